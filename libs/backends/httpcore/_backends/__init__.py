@@ -1,0 +1,1 @@
+"""httpcore._backends: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""httpcore._core: models, exceptions, tracing, synchronisation and TLS defaults."""

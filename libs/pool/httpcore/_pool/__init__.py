@@ -1,0 +1,1 @@
+"""httpcore._pool: see DESIGN.md."""

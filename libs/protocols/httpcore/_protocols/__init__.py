@@ -1,0 +1,1 @@
+"""httpcore._protocols: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""httpcore._proxy: see DESIGN.md."""

@@ -1,0 +1,30 @@
+"""Shared test set-up: where httpcore comes from, and the async backends every async test runs on.
+
+Three ways to run the tests, one set of files:
+- under Bazel, each lib is on ``sys.path`` through its ``py_library`` (nothing to do here);
+- against an installed wheel (``HTTPCORE_TEST_INSTALLED=1``), the wheel is imported;
+- from a checkout (``pytest tests``), the ``libs/*`` directories are put on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+_UNDER_BAZEL = "TEST_SRCDIR" in os.environ
+_INSTALLED = os.environ.get("HTTPCORE_TEST_INSTALLED") == "1"
+
+if not _UNDER_BAZEL and not _INSTALLED:
+    _LIBS = pathlib.Path(__file__).resolve().parent.parent / "libs"
+    for _lib in sorted(_LIBS.iterdir()):
+        if (_lib / "httpcore").is_dir() and str(_lib) not in sys.path:
+            sys.path.insert(0, str(_lib))
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run every ``@pytest.mark.anyio`` test on asyncio and on trio."""
+    return str(request.param)
