@@ -8,6 +8,7 @@ Three ways to run the tests, one set of files:
 
 from __future__ import annotations
 
+import importlib
 import os
 import pathlib
 import sys
@@ -28,3 +29,28 @@ if not _UNDER_BAZEL and not _INSTALLED:
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run every ``@pytest.mark.anyio`` test on asyncio and on trio."""
     return str(request.param)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("httpcore", "compiled and pure forms of the hot modules")
+    group.addoption(
+        "--httpcore-form",
+        choices=["compiled", "pure"],
+        default=None,
+        help="fail unless every module of --httpcore-hot-modules loaded in this form",
+    )
+    group.addoption("--httpcore-hot-modules", default="", help="comma-separated module names")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _check_hot_module_form(request: pytest.FixtureRequest) -> None:
+    """Under Bazel each hot-module test runs twice; make each run prove which form it tested."""
+    form = request.config.getoption("--httpcore-form")
+    names = [n for n in str(request.config.getoption("--httpcore-hot-modules")).split(",") if n]
+    if form is None:
+        return
+    assert names, "--httpcore-form needs --httpcore-hot-modules"
+    for name in names:
+        module = importlib.import_module(name)
+        compiled = not str(module.__file__).endswith(".py")
+        assert compiled == (form == "compiled"), f"{name} loaded from {module.__file__}"
