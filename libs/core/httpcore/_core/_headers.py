@@ -19,13 +19,14 @@ Rules (API.md §2.1, §2.2, §3):
 Cost: one pass to coerce and one to look for the default headers; on the common input (a
 list of exact ``(bytes, bytes)`` tuples) the tuples are reused, nothing is encoded.
 
-Cython notes, so both forms agree: parameters are annotated with aliases or classes Cython
-cannot resolve (it then treats them as plain objects), never with exact builtin types,
-because compiled code rejects subclasses and ``None`` for those (and converts ``bool`` for
-``int``). User items are never tuple-unpacked: Cython's unpacking errors are worded
-differently from CPython's, so pairs are split by ``_split_pair`` with our own message.
-There are no runtime imports from sibling modules (relative imports in a compiled portion of
-a namespace package are best avoided).
+Cython notes, so both forms agree: parameters (and returns of values we did not build) are
+annotated with aliases or classes Cython cannot resolve (it then treats them as plain
+objects), never with exact builtin types, because compiled code rejects subclasses and
+``None`` for those (and converts ``bool`` for ``int``). The one exception is the ``name``
+label, always a literal ``str`` from our own callers. User items are never tuple-unpacked:
+Cython's unpacking errors are worded differently from CPython's, so pairs are split by
+``_split_pair`` with our own message. There are no runtime imports from sibling modules
+(relative imports in a compiled portion of a namespace package are best avoided).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def enforce_headers(value: HeaderTypes, name: str) -> List[Tuple[bytes, bytes]]:
             f"{name} must be a mapping or sequence of two-tuples, "
             f"but got {type(value).__name__}."
         )
-    headers: List[Tuple[bytes, bytes]] = []
+    # List[Any] only so that an exact (bytes, bytes) tuple can be appended as it is.
+    headers: List[Any] = []
     for item in items:
         if type(item) is tuple and len(item) == 2:
             header_name = item[0]
@@ -107,7 +109,12 @@ def enforce_headers(value: HeaderTypes, name: str) -> List[Tuple[bytes, bytes]]:
     return headers
 
 
-def host_header_value(url: URL) -> bytes:
+# An alias Cython cannot resolve, so the compiled form does not check the returned type:
+# ``url.host`` is returned as stored, and a URL's attributes may have been reassigned.
+UncheckedBytes = bytes
+
+
+def host_header_value(url: URL) -> UncheckedBytes:
     """The value of an automatic Host header for ``url``: host, plus ":port" if not default."""
     port = url.port
     if port is None or port == DEFAULT_HOST_HEADER_PORTS.get(url.scheme):
@@ -123,11 +130,18 @@ def build_request_headers(
     has_host = False
     has_framing = False
     for header in result:
-        lowered = header[0].lower()
-        if lowered == b"host":
-            has_host = True
-        elif lowered == b"content-length" or lowered == b"transfer-encoding":
-            has_framing = True
+        # Compare lengths first: most names cannot match, and lower() allocates.
+        name = header[0]
+        size = len(name)
+        if size == 4:
+            if name.lower() == b"host":
+                has_host = True
+        elif size == 14:
+            if name.lower() == b"content-length":
+                has_framing = True
+        elif size == 17:
+            if name.lower() == b"transfer-encoding":
+                has_framing = True
     if not has_host:
         result.insert(0, (b"Host", host_header_value(url)))
     if content is not None and not has_framing:

@@ -1,0 +1,1 @@
+"""The request helpers of API.md section 3."""

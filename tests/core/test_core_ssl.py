@@ -1,0 +1,91 @@
+"""``default_ssl_context()`` (API.md §12)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+
+import certifi
+import pytest
+
+from httpcore._core import _ssl
+from httpcore._core._ssl import default_ssl_context
+
+
+def reference_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
+def trusted(context: ssl.SSLContext) -> set[bytes]:
+    return set(context.get_ca_certs(binary_form=True))
+
+
+def test_returns_client_context_with_verification() -> None:
+    context = default_ssl_context()
+    assert isinstance(context, ssl.SSLContext)
+    assert context.protocol == ssl.PROTOCOL_TLS_CLIENT
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+def test_trusts_the_same_certificates_as_default_context_plus_certifi() -> None:
+    assert trusted(default_ssl_context()) == trusted(reference_context())
+
+
+def test_trusts_every_certifi_certificate() -> None:
+    bundle = ssl.create_default_context(cafile=certifi.where())
+    assert trusted(bundle) <= trusted(default_ssl_context())
+
+
+def test_new_context_each_call() -> None:
+    assert default_ssl_context() is not default_ssl_context()
+
+
+def test_changes_to_one_context_do_not_leak() -> None:
+    first = default_ssl_context()
+    first.set_alpn_protocols(["h2"])
+    first.check_hostname = False
+    first.verify_mode = ssl.CERT_NONE
+    first.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(sorted(trusted(first))[0]))
+    second = default_ssl_context()
+    assert second.verify_mode == ssl.CERT_REQUIRED
+    assert second.check_hostname
+    assert trusted(second) == trusted(reference_context())
+
+
+def test_certifi_bundle_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    default_ssl_context()
+
+    def fail() -> list[bytes]:
+        raise AssertionError("certifi bundle read again")
+
+    monkeypatch.setattr(_ssl, "_load_certifi_certificates", fail)
+    assert trusted(default_ssl_context()) == trusted(reference_context())
+
+
+def test_missing_set_recomputed_when_system_store_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_ssl, "_missing_from_system", (-1, b""))
+    context = default_ssl_context()
+    assert trusted(context) == trusted(reference_context())
+    assert _ssl._missing_from_system is not None
+    system_size = ssl.create_default_context().cert_store_stats()["x509"]
+    assert _ssl._missing_from_system[0] == system_size
+
+
+def test_import_does_not_load_certifi() -> None:
+    code = (
+        "import sys\n"
+        "import httpcore._core._ssl\n"
+        "assert 'certifi' not in sys.modules\n"
+    )
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
