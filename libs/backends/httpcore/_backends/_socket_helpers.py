@@ -1,0 +1,49 @@
+"""Small socket helpers shared by the backends: applying options, probing readability."""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+from typing import Any, Iterable
+
+from ._base import SOCKET_OPTION
+
+_HAS_POLL = hasattr(select, "poll")
+
+
+def apply_socket_options(sock: Any, options: Iterable[SOCKET_OPTION]) -> None:
+    """Call ``sock.setsockopt(*option)`` for each option, in order."""
+    for option in options:
+        sock.setsockopt(*option)
+
+
+def enable_tcp_nodelay(sock: Any) -> None:
+    """Turn Nagle's algorithm off: requests are written whole, so batching only adds delay."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def is_socket_readable(sock: Any) -> bool:
+    """Tell, without reading or blocking, whether a read on ``sock`` would not block.
+
+    True when data or end-of-stream (or an error) is waiting, when a TLS socket holds
+    decrypted bytes, and when there is no usable socket at all (``None`` or a closed one,
+    whose file descriptor is negative): a reader would then get an answer at once, and
+    callers use this to spot idle connections the peer has dropped.
+    """
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        fd = sock.fileno()
+    except OSError:
+        return True
+    if fd < 0:
+        return True
+    if _HAS_POLL:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
