@@ -1,1 +1,1 @@
-"""httpcore._protocols: see DESIGN.md."""
+"""httpcore._protocols: the HTTP/1.1 codec and the HTTP connections."""
