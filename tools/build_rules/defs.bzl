@@ -51,6 +51,10 @@ def cython_extension(path):
     )
     return ":" + base + ".so"
 
+def _pure_label(dep):
+    """"//libs/core" -> "//libs/core:core_pure"."""
+    return "%s:%s_pure" % (dep, dep.split("/")[-1])
+
 def httpcore_lib(name, deps = [], third_party = [], visibility = None):
     """A lib of this repository: libs/<name>/httpcore/_<name>/...
 
@@ -82,8 +86,9 @@ def httpcore_lib(name, deps = [], third_party = [], visibility = None):
         srcs = [_TYPECHECK_MAIN],
         main = _TYPECHECK_MAIN,
         args = ["--root", ".", "--libs", ",".join(lib_names)],
-        data = srcs + data + ["//:mypy.ini"] + [dep + "_pure" for dep in deps],
-        deps = ["@pypi//:mypy"] + third_party,
+        data = srcs + data + ["//:mypy.ini"],
+        # The libs below as deps (not data), so their third-party imports are on the path.
+        deps = ["@pypi//:mypy"] + third_party + [_pure_label(dep) for dep in deps],
         python_version = "PY3",
         size = "medium",
     )

@@ -1,1 +1,1 @@
-"""httpcore._pool: see DESIGN.md."""
+"""httpcore._pool: the connection pool (coming with the HTTP/1.1 issue)."""

@@ -1,1 +1,1 @@
-"""httpcore._proxy: see DESIGN.md."""
+"""httpcore._proxy: HTTP and SOCKS proxies (coming with the proxy issue)."""

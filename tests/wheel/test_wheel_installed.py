@@ -1,0 +1,88 @@
+"""The installed wheel imports lean and loads its hot modules in the expected form.
+
+Runs only against an installed wheel (``HTTPCORE_TEST_INSTALLED=1``, as ``tools/test.sh``
+does in a fresh virtualenv). ``HTTPCORE_EXPECT_PURE=1`` says the pure wheel is installed, so
+the hot modules must load as ``.py``; otherwise they must load compiled. Each check runs in
+a fresh isolated interpreter (``-I``), so nothing imported by pytest or the checkout counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.machinery
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("HTTPCORE_TEST_INSTALLED") != "1",
+    reason="needs an installed wheel: HTTPCORE_TEST_INSTALLED=1 (tools/test.sh sets it)",
+)
+
+# API.md section 13 and HACKING.md: `import httpcore` must not import any of these.
+LAZY_DEPENDENCIES = ("anyio", "trio", "h2", "socksio", "sniffio", "certifi")
+
+
+def repository_root() -> pathlib.Path:
+    configured = os.environ.get("HTTPCORE_REPO_ROOT")
+    if configured:
+        return pathlib.Path(configured)
+    return pathlib.Path(os.path.abspath(__file__)).parent.parent.parent
+
+
+def hot_module_names() -> list[str]:
+    """``core:httpcore/_core/_headers.py`` -> ``httpcore._core._headers``, from build_config.bzl."""
+    tree = ast.parse((repository_root() / "build_config.bzl").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "HOT_MODULES" for target in node.targets
+        ):
+            entries = ast.literal_eval(node.value)
+            return [entry.partition(":")[2][: -len(".py")].replace("/", ".") for entry in entries]
+    raise AssertionError("build_config.bzl assigns no HOT_MODULES")
+
+
+def run_python(code: str, tmp_path: pathlib.Path) -> object:
+    """Run ``code`` in an isolated interpreter outside the checkout; return its JSON output."""
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_httpcore_comes_from_the_installed_wheel(tmp_path: pathlib.Path) -> None:
+    location = run_python("import json, httpcore; print(json.dumps(httpcore.__file__))", tmp_path)
+    libs = repository_root().resolve() / "libs"
+    assert isinstance(location, str)
+    assert libs not in pathlib.Path(location).resolve().parents
+
+
+def test_import_httpcore_imports_no_optional_or_lazy_dependency(tmp_path: pathlib.Path) -> None:
+    code = (
+        "import json, sys\n"
+        "import httpcore\n"
+        f"print(json.dumps(sorted(set({list(LAZY_DEPENDENCIES)!r}) & set(sys.modules))))\n"
+    )
+    assert run_python(code, tmp_path) == []
+
+
+def test_hot_modules_load_in_the_expected_form(tmp_path: pathlib.Path) -> None:
+    code = (
+        "import importlib, json\n"
+        f"names = {hot_module_names()!r}\n"
+        "print(json.dumps({n: importlib.import_module(n).__file__ for n in names}))\n"
+    )
+    files = run_python(code, tmp_path)
+    assert isinstance(files, dict) and files
+    expect_pure = os.environ.get("HTTPCORE_EXPECT_PURE") == "1"
+    for name, file in files.items():
+        compiled = str(file).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+        assert compiled != expect_pure, f"{name} loaded from {file}"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The project's test command (README): sets up what a fresh machine lacks, then runs
+#   1. bazel test //...   every lib's tests (compiled and pure forms), mypy --strict per lib
+#                         and over tests/tools, the unasync staleness check;
+#   2. pytest on the installed wheels: the compiled wheel and the pure wheel, each in a fresh
+#      virtualenv, so the suite also runs against what users install (test counts printed).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+python=${PYTHON:-python3}
+export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n=== %s\n' "$*"; }
+
+need_apt=()
+command -v bazel >/dev/null || need_apt+=(bazel-bootstrap)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    step "apt: ${need_apt[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+step "locked wheels"
+tools/fetch_wheels.sh
+
+step "bazel test //..."
+bazel test //... "$@"
+
+step "wheels"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tools/build_wheels.sh "$work/dist"
+
+for form in compiled pure; do
+    if [ "$form" = pure ]; then wheel=$(ls "$work"/dist/pure/httpcore-*.whl); else wheel=$(ls "$work"/dist/httpcore-*.whl); fi
+    step "pytest against the installed $form wheel ($(basename "$wheel"))"
+    "$python" -m venv "$work/venv-$form"
+    venv_python="$work/venv-$form/bin/python"
+    "$venv_python" -m pip install --quiet --no-index --find-links third_party/wheelhouse \
+        --require-hashes --no-deps -r third_party/requirements.lock
+    "$venv_python" -m pip install --quiet --no-index --no-deps "$wheel"
+    expect_pure=0
+    [ "$form" = pure ] && expect_pure=1
+    HTTPCORE_TEST_INSTALLED=1 HTTPCORE_EXPECT_PURE=$expect_pure \
+    HTTPCORE_WHEEL=$(ls "$work"/dist/httpcore-*.whl) HTTPCORE_PURE_WHEEL=$(ls "$work"/dist/pure/httpcore-*.whl) \
+        "$venv_python" -m pytest -q -p no:cacheprovider tests
+done
