@@ -34,10 +34,8 @@ ALL_PUBLIC_NAMES = {
 # The names whose layers are not built yet (connections, pool, proxies, top-level helpers).
 NOT_YET_BUILT = {
     "request", "stream",
-    "AsyncHTTPConnection", "AsyncConnectionPool", "AsyncHTTPProxy", "AsyncHTTP11Connection",
-    "AsyncHTTP2Connection", "AsyncSOCKSProxy",
-    "HTTPConnection", "ConnectionPool", "HTTPProxy", "HTTP11Connection", "HTTP2Connection",
-    "SOCKSProxy",
+    "AsyncConnectionPool", "AsyncHTTPProxy", "AsyncHTTP2Connection", "AsyncSOCKSProxy",
+    "ConnectionPool", "HTTPProxy", "HTTP2Connection", "SOCKSProxy",
 }
 
 EXCEPTION_NAMES = {

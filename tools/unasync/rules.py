@@ -26,13 +26,22 @@ RULES: dict[str, str | None] = {
     # Keywords (code only).
     "async def": "def",
     "await": "",
+    "async with": "with",
+    "async for": "for",
     # The standard library's async names.
     "asynccontextmanager": "contextmanager",
     "AsyncIterator": "Iterator",
+    "AsyncIterable": "Iterable",
+    "StopAsyncIteration": "StopIteration",
     # Method names of the public API (API.md section 0.1).
     "handle_async_request": "handle_request",
     "aread": "read",
+    "aiter_stream": "iter_stream",
     "aclose": "close",
+    "__aenter__": "__enter__",
+    "__aexit__": "__exit__",
+    "__aiter__": "__iter__",
+    "__anext__": "__next__",
     # Classes.
     "AsyncRequestInterface": "RequestInterface",
     "AsyncNetworkBackend": "NetworkBackend",
@@ -40,30 +49,26 @@ RULES: dict[str, str | None] = {
     "AsyncMockBackend": "MockBackend",
     "AsyncMockStream": "MockStream",
     "AsyncConnectionInterface": "ConnectionInterface",
+    "AsyncLock": "Lock",
+    "AsyncThreadLock": "ThreadLock",
+    "AsyncShieldCancellation": "ShieldCancellation",
+    "AutoBackend": "SyncBackend",
+    "AsyncHTTPConnection": "HTTPConnection",
+    "AsyncHTTP11Connection": "HTTP11Connection",
+    "AsyncHTTP11ResponseStream": "HTTP11ResponseStream",
+    "AsyncHTTP11UpgradeStream": "HTTP11UpgradeStream",
     # Module paths (`from .._async.mock import ...` becomes `from .._sync.mock import ...`).
     "_async": "_sync",
+    "_auto": "_sync_backend",
     # Sync tests run once, without the anyio plugin.
     "@pytest.mark.anyio": None,
 }
 
 # Not rules yet: no async code needs them so far. Move a line into RULES with the first code
 # that does (the names here are the ones API.md and the libs below use).
-#   "async with": "with",
-#   "async for": "for",
-#   "AsyncIterable": "Iterable",
-#   "__aenter__": "__enter__",
-#   "__aexit__": "__exit__",
-#   "__aiter__": "__iter__",
-#   "__anext__": "__next__",
-#   "StopAsyncIteration": "StopIteration",
-#   "aiter_stream": "iter_stream",
-#   "AsyncLock": "Lock",
 #   "AsyncEvent": "Event",
 #   "AsyncSemaphore": "Semaphore",
-#   "AsyncShieldCancellation": "ShieldCancellation",
 #   "AsyncConnectionPool": "ConnectionPool",
-#   "AsyncHTTPConnection": "HTTPConnection",
-#   "AsyncHTTP11Connection": "HTTP11Connection",
 #   "AsyncHTTP2Connection": "HTTP2Connection",
 #   "AsyncHTTPProxy": "HTTPProxy",
 #   "AsyncSOCKSProxy": "SOCKSProxy",

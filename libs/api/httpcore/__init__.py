@@ -42,8 +42,12 @@ from ._core._exceptions import (  # noqa: E402
 )
 from ._core._models import URL, Origin, Proxy, Request, Response  # noqa: E402
 from ._core._ssl import default_ssl_context  # noqa: E402
+from ._protocols._async.connection import AsyncHTTPConnection  # noqa: E402
 from ._protocols._async.connection_interface import AsyncConnectionInterface  # noqa: E402
+from ._protocols._async.http11 import AsyncHTTP11Connection  # noqa: E402
+from ._protocols._sync.connection import HTTPConnection  # noqa: E402
 from ._protocols._sync.connection_interface import ConnectionInterface  # noqa: E402
+from ._protocols._sync.http11 import HTTP11Connection  # noqa: E402
 from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = [
@@ -54,6 +58,10 @@ __all__ = [
     "Response",
     "Proxy",
     # connections
+    "AsyncHTTPConnection",
+    "AsyncHTTP11Connection",
+    "HTTPConnection",
+    "HTTP11Connection",
     "AsyncConnectionInterface",
     "ConnectionInterface",
     # network backends: implementations
