@@ -1243,6 +1243,32 @@ async def test_asyncio_connect_timeout_is_mapped() -> None:
 
 @asyncio_only
 @pytest.mark.anyio
+async def test_asyncio_close_after_the_peer_closed_tls_is_clean(
+    serve: StartServer,
+    native: AsyncIOBackend,
+    server_tls: ssl.SSLContext,
+    client_tls: ssl.SSLContext,
+) -> None:
+    # asyncio closes a TLS transport itself once the peer's close_notify and FIN arrive;
+    # closing it again afterwards used to escape as a raw AttributeError from sslproto.
+    server = serve(send_then_close(b"bye"), tls=server_tls)
+    stream = await native.connect_tcp("127.0.0.1", server.port)
+    tls_stream = await stream.start_tls(client_tls, server_hostname="localhost")
+    assert isinstance(tls_stream, AsyncIOStream)
+    assert await read_exactly(tls_stream, 3) == b"bye"
+    assert await tls_stream.read(10) == b""
+    transport = tls_stream._transport
+    for _ in range(10_000):  # bounded: until asyncio has closed the TLS transport itself
+        if transport.is_closing():
+            break
+        await asyncio.sleep(0)
+    assert transport.is_closing()
+    await tls_stream.aclose()
+    assert tls_stream.get_extra_info("is_readable") is True
+
+
+@asyncio_only
+@pytest.mark.anyio
 async def test_asyncio_cancelled_read_leaves_stream_usable(
     serve: StartServer, native: AsyncIOBackend
 ) -> None:

@@ -295,15 +295,25 @@ class AsyncIOStream(AsyncNetworkStream):
     async def aclose(self) -> None:
         if self._closed:
             return
+        protocol = self._protocol
+        attached = self._protocol_attached()
         self._close()
         # The socket is released by a callback of the loop; wait for it, so that the
         # stream is really closed on return (asyncio calls connection_lost without fail
         # to the protocol attached to the transport).
-        protocol = self._protocol
-        if not protocol.lost and self._transport.get_protocol() is protocol:
+        if not protocol.lost and attached:
             waiter: asyncio.Future[bool] = protocol.loop.create_future()
             protocol.lost_waiters.append(waiter)
             await waiter
+
+    def _protocol_attached(self) -> bool:
+        # Whether our protocol still receives this transport's callbacks. A TLS transport
+        # that asyncio already closed (the peer sent close_notify and FIN) has dropped its
+        # SSL protocol, and get_protocol() raises AttributeError (CPython 3.11 sslproto).
+        try:
+            return self._transport.get_protocol() is self._protocol
+        except AttributeError:
+            return False
 
     def _close(self) -> None:
         if self._closed:
@@ -318,7 +328,7 @@ class AsyncIOStream(AsyncNetworkStream):
         # it and shuts the socket without waiting for the peer's reply. Bytes still queued
         # for a peer that does not read are dropped rather than waited for.
         raw = self._raw_transport
-        if raw is not self._transport:
+        if raw is not self._transport and not self._transport.is_closing():
             self._transport.close()
         if raw.get_write_buffer_size():
             raw.abort()
