@@ -5,6 +5,7 @@
 # Hot modules compiled by Cython (pure-Python mode): "<lib>:<path inside the lib>".
 HOT_MODULES = [
     "core:httpcore/_core/_headers.py",
+    "pool:httpcore/_pool/_selection.py",
     "protocols:httpcore/_protocols/_http11/_events.py",
     "protocols:httpcore/_protocols/_http11/_fields.py",
     "protocols:httpcore/_protocols/_http11/_head.py",

@@ -33,9 +33,8 @@ ALL_PUBLIC_NAMES = {
 
 # The names whose layers are not built yet (connections, pool, proxies, top-level helpers).
 NOT_YET_BUILT = {
-    "request", "stream",
-    "AsyncConnectionPool", "AsyncHTTPProxy", "AsyncHTTP2Connection", "AsyncSOCKSProxy",
-    "ConnectionPool", "HTTPProxy", "HTTP2Connection", "SOCKSProxy",
+    "AsyncHTTPProxy", "AsyncHTTP2Connection", "AsyncSOCKSProxy",
+    "HTTPProxy", "HTTP2Connection", "SOCKSProxy",
 }
 
 EXCEPTION_NAMES = {

@@ -57,6 +57,13 @@ RULES: dict[str, str | None] = {
     "AsyncHTTP11Connection": "HTTP11Connection",
     "AsyncHTTP11ResponseStream": "HTTP11ResponseStream",
     "AsyncHTTP11UpgradeStream": "HTTP11UpgradeStream",
+    "AsyncHTTP2Connection": "HTTP2Connection",
+    "AsyncHTTP2ResponseStream": "HTTP2ResponseStream",
+    "AsyncSemaphore": "Semaphore",
+    "AsyncTaskGroup": "ThreadGroup",
+    "AsyncEvent": "Event",
+    "AsyncConnectionPool": "ConnectionPool",
+    "AsyncPoolResponseStream": "PoolResponseStream",
     # Module paths (`from .._async.mock import ...` becomes `from .._sync.mock import ...`).
     "_async": "_sync",
     "_auto": "_sync_backend",
@@ -66,9 +73,5 @@ RULES: dict[str, str | None] = {
 
 # Not rules yet: no async code needs them so far. Move a line into RULES with the first code
 # that does (the names here are the ones API.md and the libs below use).
-#   "AsyncEvent": "Event",
-#   "AsyncSemaphore": "Semaphore",
-#   "AsyncConnectionPool": "ConnectionPool",
-#   "AsyncHTTP2Connection": "HTTP2Connection",
 #   "AsyncHTTPProxy": "HTTPProxy",
 #   "AsyncSOCKSProxy": "SOCKSProxy",

@@ -48,9 +48,18 @@ from ._protocols._async.http11 import AsyncHTTP11Connection  # noqa: E402
 from ._protocols._sync.connection import HTTPConnection  # noqa: E402
 from ._protocols._sync.connection_interface import ConnectionInterface  # noqa: E402
 from ._protocols._sync.http11 import HTTP11Connection  # noqa: E402
+from ._api import request, stream  # noqa: E402
+from ._pool._async.connection_pool import AsyncConnectionPool  # noqa: E402
+from ._pool._sync.connection_pool import ConnectionPool  # noqa: E402
 from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = [
+    # top-level functions
+    "request",
+    "stream",
+    # pools
+    "AsyncConnectionPool",
+    "ConnectionPool",
     # models
     "Origin",
     "URL",

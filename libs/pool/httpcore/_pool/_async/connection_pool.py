@@ -1,0 +1,398 @@
+"""``AsyncConnectionPool``: requests in, connections reused or opened (API.md §5).
+
+The bookkeeping (which connection serves which request, what to close) is ``PoolState``
+in ``_selection.py``, shared with the sync pool and free of I/O; this module runs it under
+the pool's lock and does the waiting, the sending and the closing.
+
+Rules kept here:
+
+* Every change of pool state is synchronous: it never spans an ``await``, so in async code
+  it needs no lock, and a cancellation can only land before or after it. Connections the
+  state dropped are closed afterwards, outside the lock, shielded from cancellation.
+* Whatever ends a request (its response closed, an error, a cancellation or a pool
+  timeout at any stage) releases its place and its connection, so no slot leaks
+  (httpcore#1093).
+* In the sync pool the lock is a real thread lock, and a thread that re-enters the pool
+  while holding it (a response closed by a finaliser the garbage collector runs inside
+  pool code, httpcore#990) does not wait for itself: its release is queued and done by the
+  outer call before that returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import ssl
+import sys
+from threading import get_ident
+from types import TracebackType
+from typing import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Deque,
+    Iterable,
+    List,
+    Optional,
+    Set,
+    Type,
+    TypeVar,
+    cast,
+)
+
+from httpcore._backends._auto import AutoBackend
+from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend
+from httpcore._core._async.request_interface import AsyncRequestInterface
+from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout, UnsupportedProtocol
+from httpcore._core._models import Origin, Proxy, Request, Response
+from httpcore._core._synchronization import AsyncEvent, AsyncShieldCancellation, AsyncThreadLock
+from httpcore._protocols._async.connection import AsyncHTTPConnection
+from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
+
+from .._selection import PoolState, QueuedRequest
+
+SUPPORTED_SCHEMES = ("http", "https", "ws", "wss")
+
+PROXY_NOT_AVAILABLE = (
+    "Proxy connections are not available yet in this httpcore: a pool given proxy=... cannot "
+    "open connections; send requests directly, without a proxy."
+)
+
+_Operation = Callable[[], List[AsyncConnectionInterface]]
+_Pool = TypeVar("_Pool", bound="AsyncConnectionPool")
+
+
+class AsyncConnectionPool(AsyncRequestInterface):
+    """A pool of connections shared by concurrent requests (API.md §5.1).
+
+    ``ssl_context``: for https/wss origins (``None``: a default context per connection).
+    ``proxy``: route connections through this proxy (not available yet: RuntimeError when a
+    connection is needed). ``max_connections``: the most connections at once (``None``: no
+    limit). ``max_keepalive_connections``: idle connections are closed while the pool holds
+    more connections than this (``None``: no limit beyond ``max_connections``).
+    ``keepalive_expiry``: seconds an idle connection is kept (``None``: no limit).
+    ``http1``, ``http2``: the protocols allowed. ``retries``: extra connect attempts.
+    ``local_address``, ``uds``, ``socket_options``: passed to each connection.
+    ``network_backend``: ``None`` means the default backend.
+    Nothing is validated and nothing is opened until the first request.
+    """
+
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: Proxy | None = None,
+        max_connections: int | None = 10,
+        max_keepalive_connections: int | None = None,
+        keepalive_expiry: float | None = None,
+        http1: bool = True,
+        http2: bool = False,
+        retries: int = 0,
+        local_address: str | None = None,
+        uds: str | None = None,
+        network_backend: AsyncNetworkBackend | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._proxy = proxy
+        self._max_connections = sys.maxsize if max_connections is None else max_connections
+        self._max_keepalive_connections = min(
+            self._max_connections,
+            sys.maxsize if max_keepalive_connections is None else max_keepalive_connections,
+        )
+        self._keepalive_expiry = keepalive_expiry
+        self._http1 = http1
+        self._http2 = http2
+        self._retries = retries
+        self._local_address = local_address
+        self._uds = uds
+        self._network_backend: AsyncNetworkBackend = (
+            AutoBackend() if network_backend is None else network_backend
+        )
+        self._socket_options = socket_options
+        self._state: PoolState[AsyncConnectionInterface] = PoolState(
+            lambda origin: self.create_connection(origin),
+            AsyncEvent,
+            self._max_connections,
+            self._max_keepalive_connections,
+            keepalive_expiry,
+        )
+        self._state_lock = AsyncThreadLock()
+        # Threads inside a state operation, and releases queued by re-entrant calls.
+        self._inside: Set[int] = set()
+        self._deferred: Deque[QueuedRequest[AsyncConnectionInterface]] = collections.deque()
+
+    def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
+        """The connection the pool opens for ``origin``; override to change it.
+
+        Raises RuntimeError when the pool has a proxy (proxy connections are not available
+        yet).
+        """
+        if self._proxy is not None:
+            raise RuntimeError(PROXY_NOT_AVAILABLE)
+        return AsyncHTTPConnection(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
+
+    @property
+    def connections(self) -> List[AsyncConnectionInterface]:
+        """A new list of the connections in the pool, in the order they were created."""
+        state = self._state
+        connections: List[AsyncConnectionInterface] = []
+
+        def inspect() -> List[AsyncConnectionInterface]:
+            connections.extend(state.connections())
+            return []
+
+        self._inspect(inspect)
+        return connections
+
+    # Sending requests.
+
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send ``request`` on a pooled connection; the response releases it when closed.
+
+        Raises UnsupportedProtocol for a URL without an http/https/ws/wss scheme,
+        PoolTimeout when no connection is free within ``timeout["pool"]``, and whatever
+        opening the connection or the exchange raises (with its chain cut, as upstream).
+        """
+        scheme = request.url.scheme.decode("ascii", errors="backslashreplace")
+        if scheme == "":
+            raise UnsupportedProtocol(
+                "Request URL is missing an 'http://' or 'https://' protocol."
+            )
+        if scheme not in SUPPORTED_SCHEMES:
+            raise UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
+
+        timeouts = request.extensions.get("timeout", {})
+        timeout = timeouts.get("pool", None)
+        queued: QueuedRequest[AsyncConnectionInterface] = QueuedRequest(request.url.origin)
+        state = self._state
+        try:
+            await self._close_connections(self._run(lambda: state.add(queued)))
+            while True:
+                connection = await self._wait_for_connection(queued, timeout)
+                try:
+                    response = await connection.handle_async_request(request)
+                except ConnectionNotAvailable:
+                    # Sent back (an HTTP/1.1 connection busy after all): wait again.
+                    closing = self._run(lambda: state.retry(queued))
+                    await self._close_connections(closing)
+                    continue
+                break
+            if state.waiting_count:
+                await self._close_connections(self._run(lambda: state.response_started(queued)))
+        except BaseException as exc:
+            closing = self._run(lambda: state.release(queued))
+            try:
+                await self._close_connections(closing)
+            except Exception:
+                pass  # The request's own error is the one to report.
+            raise exc from None
+
+        return Response(
+            response.status,
+            headers=response.headers,
+            content=AsyncPoolResponseStream(
+                cast(AsyncIterable[bytes], response.stream), self, queued
+            ),
+            extensions=response.extensions,
+        )
+
+    async def _wait_for_connection(
+        self, queued: QueuedRequest[AsyncConnectionInterface], timeout: float | None
+    ) -> AsyncConnectionInterface:
+        signal = queued.signal
+        try:
+            if signal is not None:
+                await cast(AsyncEvent, signal).wait(timeout)
+        except PoolTimeout:
+            # Served just as the wait ran out (threads): take it rather than drop it.
+            if queued.entry is None and queued.error is None:
+                raise
+        error = queued.error
+        if error is not None:
+            raise error
+        connection = queued.connection
+        assert connection is not None
+        return connection
+
+    async def _release(self, queued: QueuedRequest[AsyncConnectionInterface]) -> None:
+        # The response was closed: free the request's place and connection.
+        state = self._state
+        await self._close_connections(self._run(lambda: state.release(queued)))
+
+    # The state lock.
+
+    def _run(self, operation: _Operation) -> List[AsyncConnectionInterface]:
+        """Run a state operation under the lock; return the connections to close.
+
+        A thread already inside (re-entered by a finaliser, see the module header) must not
+        wait for the lock it holds: only releases can arrive that way, and they are queued
+        for the outer call, which runs them before it returns.
+        """
+        me = get_ident()
+        if me in self._inside:
+            # Only a finaliser run by the garbage collector can get here; a release does
+            # not (see ``_release_soon``), and nothing else may change the state half-way.
+            raise RuntimeError("The connection pool was re-entered during a state change.")
+        self._inside.add(me)
+        try:
+            with self._state_lock:
+                closing = operation()
+                self._run_deferred(closing)
+        finally:
+            self._inside.discard(me)
+        if self._deferred:
+            # Queued after the last check above, before this thread left.
+            closing.extend(self._run(lambda: []))
+        return closing
+
+    def _inspect(self, operation: _Operation) -> None:
+        # A read of the state: under the lock, or, when this thread is already inside a
+        # state change (a finaliser calling repr()), directly.
+        if get_ident() in self._inside:
+            operation()
+        else:
+            self._run(operation)
+
+    def _release_soon(self, queued: QueuedRequest[AsyncConnectionInterface]) -> bool:
+        # True when this thread is inside a state operation: the release is queued for it.
+        if get_ident() in self._inside:
+            self._deferred.append(queued)
+            return True
+        return False
+
+    def _run_deferred(self, closing: List[AsyncConnectionInterface]) -> None:
+        deferred = self._deferred
+        state = self._state
+        while deferred:
+            closing.extend(state.release(deferred.popleft()))
+
+    async def _close_connections(self, closing: List[AsyncConnectionInterface]) -> None:
+        if not closing:
+            return
+        first_error: Optional[BaseException] = None
+        with AsyncShieldCancellation():
+            for connection in closing:
+                try:
+                    await connection.aclose()
+                except BaseException as exc:
+                    if first_error is None:
+                        first_error = exc
+        if first_error is not None:
+            raise first_error
+
+    # Closing.
+
+    async def aclose(self) -> None:
+        """Close every connection and empty the pool; it stays usable.
+
+        Requests in progress keep their places; a response being read from a closed
+        connection fails on its next read.
+        """
+        state = self._state
+        await self._close_connections(self._run(lambda: state.close_all()))
+
+    async def __aenter__(self: _Pool) -> _Pool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]] = None,
+        exc_value: Optional[BaseException] = None,
+        traceback: Optional[TracebackType] = None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = self._state
+        counts: List[int] = []
+        connections: List[AsyncConnectionInterface] = []
+
+        def inspect() -> List[AsyncConnectionInterface]:
+            counts.extend(state.request_counts())
+            connections.extend(state.connections())
+            return []
+
+        self._inspect(inspect)
+        idle = 0
+        for connection in connections:
+            if connection.is_idle():
+                idle += 1
+        return (
+            f"<{type(self).__name__} [Requests: {counts[0]} active, {counts[1]} queued | "
+            f"Connections: {len(connections) - idle} active, {idle} idle]>"
+        )
+
+
+class AsyncPoolResponseStream:
+    """The body of a response from the pool: the connection's stream, plus the release.
+
+    Iterating yields the connection's chunks; an error while iterating closes the stream
+    and propagates (chain cut, as upstream). Closing (idempotent) closes the connection's
+    stream, then releases the request's place and connection in the pool, whatever the
+    first step raised. No finaliser: a dropped, unclosed response keeps its connection
+    until the pool is closed.
+    """
+
+    __slots__ = ("_stream", "_iterator", "_pool", "_queued", "_closed")
+
+    def __init__(
+        self,
+        stream: AsyncIterable[bytes],
+        pool: AsyncConnectionPool,
+        queued: QueuedRequest[AsyncConnectionInterface],
+    ) -> None:
+        self._stream = stream
+        self._iterator: Optional[AsyncIterator[bytes]] = None
+        self._pool = pool
+        self._queued = queued
+        self._closed = False
+
+    def __aiter__(self) -> AsyncPoolResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        iterator = self._iterator
+        if iterator is None:
+            iterator = self._iterator = self._stream.__aiter__()
+        try:
+            return await iterator.__anext__()
+        except StopAsyncIteration:
+            raise
+        except BaseException as exc:
+            with AsyncShieldCancellation():
+                await self.aclose()
+            raise exc from None
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        pool = self._pool
+        if pool._release_soon(self._queued):
+            # Closed by a finaliser inside the pool's own state change (sync pool): only
+            # the bookkeeping may run now, and the outer call does it.
+            await self._close_stream()
+            return
+        try:
+            await self._close_stream()
+        finally:
+            await pool._release(self._queued)
+
+    async def _close_stream(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            with AsyncShieldCancellation():
+                await aclose()
+
+
+__all__ = ["AsyncConnectionPool", "AsyncPoolResponseStream"]
