@@ -14,6 +14,8 @@ step() { printf '\n=== %s\n' "$*"; }
 
 need_apt=()
 command -v bazel >/dev/null || need_apt+=(bazel-bootstrap)
+# nginx: the real server of the integration tests (tests/integration, tools/servers/nginx.py).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
     step "apt: ${need_apt[*]}"
     sudo_cmd=""

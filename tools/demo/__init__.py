@@ -1,0 +1,1 @@
+"""``python -m tools.demo``: httpcore against a local nginx (see ``__main__.py``)."""
