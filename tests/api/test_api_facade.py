@@ -31,11 +31,8 @@ ALL_PUBLIC_NAMES = {
     "ReadError", "WriteError",
 }
 
-# The names whose layers are not built yet (connections, pool, proxies, top-level helpers).
-NOT_YET_BUILT = {
-    "AsyncHTTPProxy", "AsyncHTTP2Connection", "AsyncSOCKSProxy",
-    "HTTPProxy", "HTTP2Connection", "SOCKSProxy",
-}
+# The names whose layers are not built yet (the proxies).
+NOT_YET_BUILT = {"AsyncHTTPProxy", "AsyncSOCKSProxy", "HTTPProxy", "SOCKSProxy"}
 
 EXCEPTION_NAMES = {
     "ConnectionNotAvailable", "ProxyError", "ProtocolError", "LocalProtocolError",

@@ -45,9 +45,11 @@ from ._core._ssl import default_ssl_context  # noqa: E402
 from ._protocols._async.connection import AsyncHTTPConnection  # noqa: E402
 from ._protocols._async.connection_interface import AsyncConnectionInterface  # noqa: E402
 from ._protocols._async.http11 import AsyncHTTP11Connection  # noqa: E402
+from ._protocols._async.http2 import AsyncHTTP2Connection  # noqa: E402
 from ._protocols._sync.connection import HTTPConnection  # noqa: E402
 from ._protocols._sync.connection_interface import ConnectionInterface  # noqa: E402
 from ._protocols._sync.http11 import HTTP11Connection  # noqa: E402
+from ._protocols._sync.http2 import HTTP2Connection  # noqa: E402
 from ._api import request, stream  # noqa: E402
 from ._pool._async.connection_pool import AsyncConnectionPool  # noqa: E402
 from ._pool._sync.connection_pool import ConnectionPool  # noqa: E402
@@ -71,6 +73,8 @@ __all__ = [
     "AsyncHTTP11Connection",
     "HTTPConnection",
     "HTTP11Connection",
+    "AsyncHTTP2Connection",
+    "HTTP2Connection",
     "AsyncConnectionInterface",
     "ConnectionInterface",
     # network backends: implementations

@@ -9,6 +9,8 @@ import ssl
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import hpack
+import hyperframe.frame
 import pytest
 
 from httpcore._backends._async.mock import AsyncMockBackend, AsyncMockStream
@@ -442,25 +444,40 @@ async def test_availability_before_connecting(
     assert conn.is_available() is available
 
 
+H2_BODY = b"Hello over HTTP/2"
+
+
+def http2_response_frames() -> List[bytes]:
+    """A server's side of one HTTP/2 exchange on stream 1: SETTINGS, then the response."""
+    headers = hyperframe.frame.HeadersFrame(1, data=hpack.Encoder().encode([(b":status", b"200")]))
+    headers.flags.add("END_HEADERS")
+    data = hyperframe.frame.DataFrame(1, data=H2_BODY)
+    data.flags.add("END_STREAM")
+    return [hyperframe.frame.SettingsFrame(0).serialize(), headers.serialize(), data.serialize()]
+
+
 @pytest.mark.anyio
-async def test_alpn_h2_asks_for_http2_which_is_not_available_yet() -> None:
-    backend = RecordingBackend(HELLO, http2=True)
+async def test_alpn_h2_selects_http2() -> None:
+    backend = RecordingBackend(http2_response_frames(), http2=True)
     conn = AsyncHTTPConnection(ORIGIN, http2=True, network_backend=backend)
-    with pytest.raises(RuntimeError, match="HTTP/2 is not available yet"):
-        await conn.request("GET", URL)
-    assert backend.streams[0]._closed
-    assert repr(conn) == "<AsyncHTTPConnection [CONNECTION FAILED]>"
+    response = await conn.request("GET", URL)
+    assert response.extensions["http_version"] == b"HTTP/2"
+    assert response.content == H2_BODY
+    assert repr(conn) == (
+        "<AsyncHTTPConnection ['https://example.com:443', HTTP/2, IDLE, Request Count: 1]>"
+    )
 
 
 @pytest.mark.anyio
-async def test_prior_knowledge_http2_is_not_available_yet() -> None:
-    backend = RecordingBackend(HELLO)
+async def test_prior_knowledge_http2_over_plain_tcp() -> None:
+    backend = RecordingBackend(http2_response_frames())
     conn = AsyncHTTPConnection(
         Origin(b"http", b"example.com", 80), http1=False, http2=True, network_backend=backend
     )
-    with pytest.raises(RuntimeError, match="HTTP/2 is not available yet"):
-        await conn.request("GET", "http://example.com/")
-    assert backend.streams[0]._closed
+    response = await conn.request("GET", "http://example.com/")
+    assert response.extensions["http_version"] == b"HTTP/2"
+    assert response.content == H2_BODY
+    assert backend.calls[0][0] == "tcp"
 
 
 @pytest.mark.anyio

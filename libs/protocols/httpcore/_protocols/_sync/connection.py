@@ -15,9 +15,6 @@ Retries: a ``ConnectError``/``ConnectTimeout`` from the TCP/Unix connect or the 
 handshake starts the whole sequence again, up to ``retries`` times, after waiting
 0, 0.5, 1, 2, 4, ... seconds (``backend.sleep``, traced as ``retry``). Other errors are not
 retried.
-
-HTTP/2 is not implemented yet: choosing it goes through ``_create_http2_connection``, the one
-place to change when it is, which for now raises RuntimeError.
 """
 
 from __future__ import annotations
@@ -37,16 +34,11 @@ from httpcore._core._trace import Trace
 
 from .connection_interface import ConnectionInterface
 from .http11 import HTTP11Connection
+from .http2 import HTTP2Connection
 
 logger = logging.getLogger("httpcore.connection")
 
 RETRY_BACKOFF_FACTOR_S = 0.5
-
-HTTP2_NOT_AVAILABLE = (
-    "HTTP/2 is not available yet in this httpcore: the server or the settings chose HTTP/2 "
-    "(ALPN 'h2', or http2=True with http1=False); use HTTP/1.1 (http2=False, http1=True)."
-)
-
 
 def retry_delays() -> Iterator[float]:
     """The waits before each retry: 0, then 0.5 doubling (0.5, 1, 2, 4, ...) seconds."""
@@ -189,18 +181,12 @@ class HTTPConnection(ConnectionInterface):
         ssl_object = stream.get_extra_info("ssl_object")
         alpn_h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
         if alpn_h2 or (self._http2 and not self._http1):
-            return self._create_http2_connection(stream)
+            return HTTP2Connection(
+                origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+            )
         return HTTP11Connection(
             origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
         )
-
-    def _create_http2_connection(self, stream: NetworkStream) -> ConnectionInterface:
-        """The HTTP/2 connection over ``stream``: not implemented yet, so RuntimeError.
-
-        (``handle_request`` then closes the stream: a failed connect leaves nothing
-        open.)
-        """
-        raise RuntimeError(HTTP2_NOT_AVAILABLE)
 
     def close(self) -> None:
         """Close the protocol connection, if connected (traced as ``close``, log only)."""
