@@ -487,10 +487,13 @@ def test_two_transfer_encodings_are_rejected() -> None:
     assert _error(data) == "multiple Transfer-Encoding headers"
 
 
-def test_transfer_encoding_with_content_length_is_rejected() -> None:
-    # RFC 9112 §6.3: "ought to be handled as an error" (h11 lets chunked win).
-    data = OK + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-    assert _error(data) == "both Transfer-Encoding and Content-Length in one message"
+def test_transfer_encoding_wins_over_content_length_but_ends_keep_alive() -> None:
+    # RFC 9112 §6.3 rule 3: chunked framing wins (as in h11); the connection is not reused,
+    # since such a message may be an attempt at response splitting.
+    parser = ResponseParser(b"GET")
+    parser.feed(OK + b"Content-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    assert _events(parser)[1:] == [Data(b"hello"), EndOfMessage([]), PAUSED]
+    assert parser.keep_alive is False
 
 
 # Size bounds.

@@ -364,6 +364,20 @@ async def test_connection_close_response_closes_the_connection() -> None:
 
 
 @pytest.mark.anyio
+async def test_response_with_both_framings_is_read_chunked_and_not_reused() -> None:
+    stream = AsyncMockStream(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"2\r\nok\r\n0\r\n\r\n",
+        ]
+    )
+    conn = AsyncHTTP11Connection(ORIGIN, stream)
+    response = await conn.request("GET", URL)
+    assert response.content == b"ok"
+    assert conn.is_closed()
+
+
+@pytest.mark.anyio
 async def test_connection_close_request_closes_the_connection() -> None:
     conn = AsyncHTTP11Connection(ORIGIN, AsyncMockStream(list(HELLO)))
     await conn.request("GET", URL, headers={"Connection": "close"})

@@ -341,6 +341,19 @@ def test_connection_close_response_closes_the_connection() -> None:
     assert conn.is_closed()
 
 
+def test_response_with_both_framings_is_read_chunked_and_not_reused() -> None:
+    stream = MockStream(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"2\r\nok\r\n0\r\n\r\n",
+        ]
+    )
+    conn = HTTP11Connection(ORIGIN, stream)
+    response = conn.request("GET", URL)
+    assert response.content == b"ok"
+    assert conn.is_closed()
+
+
 def test_connection_close_request_closes_the_connection() -> None:
     conn = HTTP11Connection(ORIGIN, MockStream(list(HELLO)))
     conn.request("GET", URL, headers={"Connection": "close"})

@@ -62,7 +62,6 @@ _FIELD_LINE_RE = re.compile(_FIELD_LINE)
 
 NO_STATUS_LINE = "no response line received"
 CONTINUATION_AT_START = "continuation line at start of headers"
-BOTH_FRAMINGS = "both Transfer-Encoding and Content-Length in one message"
 
 
 def _split_lines(section: bytes) -> List[bytes]:

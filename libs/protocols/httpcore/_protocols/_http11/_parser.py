@@ -19,8 +19,10 @@ States and transitions (``next_event`` returns at most one event per call)::
 
 Framing (RFC 9112 §6.3), decided on the final response head: no body for a HEAD request,
 1xx, 204 and 304; then Transfer-Encoding: chunked; then Content-Length; else the body runs
-until the server closes. A message with both Transfer-Encoding and Content-Length is
-rejected (RFC 9112 §6.3 says it "ought to be handled as an error"; h11 lets chunked win).
+until the server closes. A response with both Transfer-Encoding and Content-Length is read
+as chunked, as h11 does, and its connection is not kept alive: RFC 9112 §6.3 says such a
+message "ought to be handled as an error", and real servers that send both exist, so it is
+read (compatibility with 1.0.9) but never trusted for reuse.
 
 Bounds: at most ``max_incomplete_bytes`` (default 100 KiB) of a head, chunk-size line or trailer
 section may be buffered while its end is missing, and a complete one may not be longer than
@@ -67,7 +69,7 @@ from httpcore._protocols._http11._events import (
     Marker,
     ResponseHead,
 )
-from httpcore._protocols._http11._head import BOTH_FRAMINGS, parse_head, parse_trailers
+from httpcore._protocols._http11._head import parse_head, parse_trailers
 from httpcore._protocols._http11._receive_buffer import ReceiveBuffer
 
 if TYPE_CHECKING:
@@ -281,8 +283,6 @@ class ResponseParser:
             raise RemoteProtocolError(
                 f"InformationalResponse status_code should be in range [100, 200), not {status}"
             )
-        if fields.chunked and fields.content_length >= 0:
-            raise RemoteProtocolError(BOTH_FRAMINGS)
         if status < 200:
             if status == 101:
                 if not self._request_upgrade:
@@ -294,8 +294,11 @@ class ResponseParser:
         if status < 300 and self._method == b"CONNECT":
             self._state = SWITCHED
             return head
+        # Both Transfer-Encoding and Content-Length: chunked wins (RFC 9112 §6.3 rule 3, as
+        # h11 does), but the framing is suspect (smuggling), so the connection is not reused.
+        both_framings = fields.chunked and fields.content_length >= 0
         self._keep_alive = not (
-            self._request_close or fields.close or head.http_version < b"1.1"
+            self._request_close or fields.close or head.http_version < b"1.1" or both_framings
         )
         if status == 204 or status == 304 or self._method == b"HEAD":
             self._start_length_body(0)
@@ -395,8 +398,6 @@ class ResponseParser:
         if size - len(buffer) > self._max_incomplete + 1:
             raise RemoteProtocolError(TOO_LONG)
         fields = parse_trailers(section)
-        if fields.chunked and fields.content_length >= 0:
-            raise RemoteProtocolError(BOTH_FRAMINGS)
         self._state = DONE
         return EndOfMessage(fields.headers)
 
