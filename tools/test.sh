@@ -16,6 +16,8 @@ need_apt=()
 command -v bazel >/dev/null || need_apt+=(bazel-bootstrap)
 # nginx: the real server of the integration tests (tests/integration, tools/servers/nginx.py).
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# nghttpd: the HTTP/2 server of the integration tests (trailers; tools/servers/nghttpd.py).
+command -v nghttpd >/dev/null || [ -x /usr/sbin/nghttpd ] || need_apt+=(nghttp2-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
     step "apt: ${need_apt[*]}"
     sudo_cmd=""

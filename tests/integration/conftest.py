@@ -10,6 +10,9 @@
 - ``closed_port``: a port nothing listens on (connects are refused).
 - ``raw_server``: starts ``tools.servers.raw.RawServer``s that answer every request with
   fixed bytes (garbage, or nothing at all) and then close; all are stopped at teardown.
+- ``nghttpd``: the session's ``tools.servers.nghttpd.NghttpdServer`` (nghttp2's HTTP/2
+  server over TLS and cleartext, with trailers; see that module), stopped at teardown. A
+  missing nghttpd (Debian: nghttp2-server) is an error, never a skip.
 
 The repository root must be importable (``tools.servers``): it is the working directory
 under ``python -m pytest``, and the runfiles root under Bazel.
@@ -23,6 +26,7 @@ from typing import Callable, Iterator, List
 
 import pytest
 
+from tools.servers.nghttpd import NghttpdError, NghttpdServer
 from tools.servers.nginx import NginxServer
 from tools.servers.raw import RawServer
 
@@ -72,3 +76,19 @@ def raw_server() -> Iterator[Callable[[bytes], RawServer]]:
     finally:
         for server in servers:
             server.stop()
+
+
+# --- nghttpd -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nghttpd() -> Iterator[NghttpdServer]:
+    try:
+        server = NghttpdServer()
+    except NghttpdError as exc:
+        pytest.fail(str(exc))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

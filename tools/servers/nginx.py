@@ -14,6 +14,9 @@ Listeners (attributes of ``ports``); all serve the same locations:
 - ``http`` / ``https``: keep-alive on (75 s, unlimited requests per connection);
 - ``h2``: TLS with ``http2`` (ALPN ``h2`` offered), for HTTP/2 clients;
 - ``h2c``: cleartext HTTP/2 with prior knowledge (no HTTP/1.1 on this port);
+- ``h2_few`` / ``h2c_few``: the same two, but nginx allows only ``FEW_STREAMS`` concurrent
+  streams per connection (``http2_max_concurrent_streams``), for clients that must open
+  another connection or queue when one is full;
 - ``close_http`` / ``close_https``: ``keepalive_timeout 0``: every response carries
   ``Connection: close`` and nginx closes the connection after it;
 - ``idle_close_http`` / ``idle_close_https``: ``keepalive_timeout 100ms``: keep-alive is
@@ -60,6 +63,8 @@ import trustme
 
 SMALL_BODY = b"Hello from nginx.\n"
 LARGE_SIZE_BYTES = 10 * 1024 * 1024
+# MAX_CONCURRENT_STREAMS of the ``h2_few`` / ``h2c_few`` listeners.
+FEW_STREAMS = 4
 READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 START_ATTEMPTS = 3
@@ -162,6 +167,14 @@ http {{
         include {prefix}/locations.conf;
     }}
     server {{
+        listen 127.0.0.1:{ports.h2_few} ssl http2;
+        listen 127.0.0.1:{ports.h2c_few} http2;
+        http2_max_concurrent_streams {few_streams};
+        keepalive_timeout 75s;
+        keepalive_requests 1000000;
+        include {prefix}/locations.conf;
+    }}
+    server {{
         listen 127.0.0.1:{ports.close_http};
         listen 127.0.0.1:{ports.close_https} ssl;
         keepalive_timeout 0;
@@ -193,6 +206,8 @@ class NginxPorts:
     close_https: int
     idle_close_http: int
     idle_close_https: int
+    h2_few: int
+    h2c_few: int
 
     def all(self) -> List[int]:
         return [int(getattr(self, field.name)) for field in dataclasses.fields(self)]
@@ -365,7 +380,13 @@ class NginxServer:
             _LOCATIONS.format(docroot=docroot, silent_port=self.silent_port)
         )
         (prefix / "nginx.conf").write_text(
-            _CONFIG.format(prefix=prefix, docroot=docroot, ports=ports, user=_user_directive())
+            _CONFIG.format(
+                prefix=prefix,
+                docroot=docroot,
+                ports=ports,
+                user=_user_directive(),
+                few_streams=FEW_STREAMS,
+            )
         )
         error_log = prefix / "error.log"
         error_log.write_bytes(b"")

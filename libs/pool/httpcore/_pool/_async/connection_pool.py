@@ -74,6 +74,11 @@ class AsyncConnectionPool(AsyncRequestInterface):
     ``local_address``, ``uds``, ``socket_options``: passed to each connection.
     ``network_backend``: ``None`` means the default backend.
     Nothing is validated and nothing is opened until the first request.
+
+    Beyond 1.0.9 (keyword-only, after all of 1.0.9's parameters):
+    ``http2_ping_after_idle``: seconds after which an idle HTTP/2 connection is checked
+    with a PING before it serves a request; one that does not answer is closed and the
+    request is sent on another connection. ``None`` (the default): no check, as 1.0.9.
     """
 
     def __init__(
@@ -90,6 +95,8 @@ class AsyncConnectionPool(AsyncRequestInterface):
         uds: str | None = None,
         network_backend: AsyncNetworkBackend | None = None,
         socket_options: Iterable[SOCKET_OPTION] | None = None,
+        *,
+        http2_ping_after_idle: float | None = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._proxy = proxy
@@ -108,6 +115,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
             AutoBackend() if network_backend is None else network_backend
         )
         self._socket_options = socket_options
+        self._http2_ping_after_idle = http2_ping_after_idle
         self._state: PoolState[AsyncConnectionInterface] = PoolState(
             lambda origin: self.create_connection(origin),
             AsyncEvent,
@@ -139,6 +147,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
             uds=self._uds,
             network_backend=self._network_backend,
             socket_options=self._socket_options,
+            http2_ping_after_idle=self._http2_ping_after_idle,
         )
 
     @property

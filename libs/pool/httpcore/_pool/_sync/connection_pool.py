@@ -76,6 +76,11 @@ class ConnectionPool(RequestInterface):
     ``local_address``, ``uds``, ``socket_options``: passed to each connection.
     ``network_backend``: ``None`` means the default backend.
     Nothing is validated and nothing is opened until the first request.
+
+    Beyond 1.0.9 (keyword-only, after all of 1.0.9's parameters):
+    ``http2_ping_after_idle``: seconds after which an idle HTTP/2 connection is checked
+    with a PING before it serves a request; one that does not answer is closed and the
+    request is sent on another connection. ``None`` (the default): no check, as 1.0.9.
     """
 
     def __init__(
@@ -92,6 +97,8 @@ class ConnectionPool(RequestInterface):
         uds: str | None = None,
         network_backend: NetworkBackend | None = None,
         socket_options: Iterable[SOCKET_OPTION] | None = None,
+        *,
+        http2_ping_after_idle: float | None = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._proxy = proxy
@@ -110,6 +117,7 @@ class ConnectionPool(RequestInterface):
             SyncBackend() if network_backend is None else network_backend
         )
         self._socket_options = socket_options
+        self._http2_ping_after_idle = http2_ping_after_idle
         self._state: PoolState[ConnectionInterface] = PoolState(
             lambda origin: self.create_connection(origin),
             Event,
@@ -141,6 +149,7 @@ class ConnectionPool(RequestInterface):
             uds=self._uds,
             network_backend=self._network_backend,
             socket_options=self._socket_options,
+            http2_ping_after_idle=self._http2_ping_after_idle,
         )
 
     @property

@@ -56,6 +56,12 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
     attempts. ``local_address``, ``socket_options``: passed to the backend's connect;
     ``uds``: connect to this Unix socket instead of TCP. ``network_backend``: ``None``
     means the default backend, ``AutoBackend()``.
+
+    Beyond 1.0.9 (keyword-only): ``http2_ping_after_idle``: when the connection ends up
+    HTTP/2, a request that finds it idle for more than this many seconds first checks it
+    with a PING; a connection that does not answer is closed and the request goes
+    elsewhere (``ConnectionNotAvailable``, which a pool retries on a new connection).
+    ``None`` (the default): no check. No effect on HTTP/1.1.
     """
 
     def __init__(
@@ -70,6 +76,8 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
         uds: str | None = None,
         network_backend: AsyncNetworkBackend | None = None,
         socket_options: Iterable[SOCKET_OPTION] | None = None,
+        *,
+        http2_ping_after_idle: float | None = None,
     ) -> None:
         self._origin = origin
         self._ssl_context = ssl_context
@@ -83,6 +91,7 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
             AutoBackend() if network_backend is None else network_backend
         )
         self._socket_options = socket_options
+        self._http2_ping_after_idle = http2_ping_after_idle
         self._connection: Optional[AsyncConnectionInterface] = None
         self._connect_failed = False
         self._request_lock = AsyncLock()
@@ -180,7 +189,10 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
         alpn_h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
         if alpn_h2 or (self._http2 and not self._http1):
             return AsyncHTTP2Connection(
-                origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+                origin=self._origin,
+                stream=stream,
+                keepalive_expiry=self._keepalive_expiry,
+                ping_after_idle=self._http2_ping_after_idle,
             )
         return AsyncHTTP11Connection(
             origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
