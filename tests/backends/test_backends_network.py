@@ -1335,6 +1335,38 @@ async def test_asyncio_read_timeout_leaves_stream_usable(
 
 @asyncio_only
 @pytest.mark.anyio
+async def test_asyncio_shorter_timeout_after_a_longer_one_still_fires(
+    serve: StartServer, native: AsyncIOBackend
+) -> None:
+    # The first wait leaves the stream's timer armed 30 s ahead; the second, with an
+    # earlier deadline, must not wait for it.
+    server = serve(echo)
+    stream = await native.connect_tcp("127.0.0.1", server.port)
+    await stream.write(b"ping")
+    assert await stream.read(10, timeout=30.0) == b"ping"
+    with pytest.raises(ReadTimeout):
+        await stream.read(10, timeout=0.01)
+    await stream.aclose()
+
+
+@asyncio_only
+@pytest.mark.anyio
+async def test_asyncio_longer_timeout_after_a_shorter_one_still_fires(
+    serve: StartServer, native: AsyncIOBackend
+) -> None:
+    # The first wait leaves the timer armed for its own deadline; when it fires during the
+    # second wait, that wait is not yet due, and the timer must re-arm for it.
+    server = serve(echo)
+    stream = await native.connect_tcp("127.0.0.1", server.port)
+    await stream.write(b"ping")
+    assert await stream.read(10, timeout=0.2) == b"ping"
+    with pytest.raises(ReadTimeout):
+        await stream.read(10, timeout=0.4)
+    await stream.aclose()
+
+
+@asyncio_only
+@pytest.mark.anyio
 async def test_asyncio_two_readers_at_once_is_an_error(
     serve: StartServer, native: AsyncIOBackend
 ) -> None:

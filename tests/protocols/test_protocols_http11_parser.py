@@ -21,6 +21,7 @@ from httpcore._protocols._http11 import (
     ResponseHead,
     ResponseParser,
 )
+from httpcore._protocols._http11._head import parse_head
 
 OK = b"HTTP/1.1 200 OK\r\n"
 
@@ -583,3 +584,34 @@ def test_parser_is_paused_after_the_response() -> None:
     _events(parser)
     parser.feed(b"unexpected")
     assert parser.next_event() is PAUSED
+
+
+# Repeated heads (parse_head remembers recent ones).
+
+_REPEATED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nX-Repeat: yes\r\n"
+
+
+def test_repeated_head_gives_equal_results() -> None:
+    first_head, first_fields = parse_head(_REPEATED_HEAD)
+    second_head, second_fields = parse_head(_REPEATED_HEAD)
+    assert second_head == first_head
+    assert second_head.headers == [(b"Content-Length", b"5"), (b"X-Repeat", b"yes")]
+    assert (second_fields.content_length, second_fields.chunked, second_fields.close) == (
+        first_fields.content_length,
+        first_fields.chunked,
+        first_fields.close,
+    )
+
+
+def test_repeated_head_gives_new_header_lists() -> None:
+    first, _ = parse_head(_REPEATED_HEAD)
+    first.headers.append((b"Changed", b"by the caller"))
+    second, _ = parse_head(_REPEATED_HEAD)
+    assert second.headers is not first.headers
+    assert second.headers == [(b"Content-Length", b"5"), (b"X-Repeat", b"yes")]
+
+
+def test_repeated_invalid_head_raises_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(RemoteProtocolError, match="illegal header line"):
+            parse_head(b"HTTP/1.1 200 OK\r\nBad Name: x\r\n")

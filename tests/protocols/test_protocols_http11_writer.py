@@ -16,6 +16,7 @@ from httpcore._protocols._http11 import (
     ContentLengthWriter,
     RequestHead,
     body_writer,
+    request_head,
     serialize_request_head,
 )
 
@@ -245,3 +246,44 @@ def test_chunked_body_skips_empty_writes() -> None:
 
 def test_chunked_body_ends_with_last_chunk_and_no_trailers() -> None:
     assert ChunkedWriter().end() == b"0\r\n\r\n"
+
+
+# request_head: RequestHead, remembered.
+
+
+def test_request_head_matches_a_new_request_head() -> None:
+    headers = [(b"Host", b"example.com"), (b"Content-Length", b"5, 5"), (b"Connection", b"close")]
+    head = request_head(b"POST", b"/upload", headers)
+    fresh = RequestHead(b"POST", b"/upload", headers)
+    assert (head.data, head.method, head.content_length, head.close, head.upgrade) == (
+        fresh.data,
+        fresh.method,
+        fresh.content_length,
+        fresh.close,
+        fresh.upgrade,
+    )
+
+
+def test_request_head_repeated_is_the_remembered_head() -> None:
+    first = request_head(b"GET", b"/again", [(b"Host", b"example.com")])
+    assert request_head(b"GET", b"/again", [(b"Host", b"example.com")]) is first
+
+
+def test_request_head_differing_headers_are_different_heads() -> None:
+    first = request_head(b"GET", b"/", [(b"Host", b"a.example")])
+    second = request_head(b"GET", b"/", [(b"Host", b"b.example")])
+    assert first.data != second.data
+
+
+def test_request_head_invalid_raises_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(LocalProtocolError, match="Illegal header value"):
+            request_head(b"GET", b"/", [(b"Host", b"bad\r\nvalue")])
+
+
+def test_request_head_with_other_types_is_built_each_time() -> None:
+    # A list pair is not remembered (only exact tuples of exact bytes are).
+    first = request_head(b"GET", b"/", [[b"Host", b"example.com"]])  # type: ignore[list-item]
+    second = request_head(b"GET", b"/", [[b"Host", b"example.com"]])  # type: ignore[list-item]
+    assert first is not second
+    assert first.data == second.data

@@ -10,7 +10,13 @@ chunk is copied once on its way in and not at all on its way out. Past
 
 Waiting. A read or a write that must wait parks one future on the protocol, which the
 protocol completes with ``True`` on progress (data, end of stream, connection lost, writing
-resumed); a timer, armed only when a timeout is given, completes it with ``False``.
+resumed); when a timeout is given, the protocol's timer completes it with ``False`` once
+its deadline has come. The protocol has one timer for all its waits, re-armed only when a
+wait's deadline is earlier than the one it is armed for: when it fires it expires the
+parked waits whose deadline has come and re-arms itself for the earliest other one. So a
+run of short waits with the same timeout (one per response, say) costs a deadline store
+each, not a timer each. The timer is cancelled when the connection is lost (a wait after
+that arms it again).
 Protocol state only moves forward: ``eof`` (the peer finished sending; the transport then
 closes itself) and ``lost`` (``connection_lost``, with ``error`` when the connection
 failed). Queued data is still returned after either; then reads give ``b""`` after a clean
@@ -134,6 +140,12 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         self.read_waiter: Optional[asyncio.Future[bool]] = None
         self.write_waiter: Optional[asyncio.Future[bool]] = None
         self.lost_waiters: List[asyncio.Future[bool]] = []
+        # The deadlines (loop time) of the parked waits, None without a timeout; and the
+        # one timer, with the deadline it is armed for (see "Waiting" above).
+        self.read_deadline: Optional[float] = None
+        self.write_deadline: Optional[float] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.timer_when = 0.0
 
     # asyncio callbacks
 
@@ -162,6 +174,9 @@ class _StreamProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.lost = True
         self.error = exc
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.cancel()
         _wake(self.read_waiter)
         _wake(self.write_waiter)
         for waiter in self.lost_waiters:
@@ -198,25 +213,57 @@ class _StreamProtocol(asyncio.BufferedProtocol):
 
     async def wait(self, timeout: float | None, for_write: bool) -> bool:
         """Park until the protocol makes progress; ``False`` if ``timeout`` passed first."""
-        waiter: asyncio.Future[bool] = self.loop.create_future()
+        loop = self.loop
+        waiter: asyncio.Future[bool] = loop.create_future()
+        deadline = None if timeout is None else loop.time() + timeout
         if for_write:
             if self.write_waiter is not None:
                 raise RuntimeError("another task is already writing to this stream")
             self.write_waiter = waiter
+            self.write_deadline = deadline
         else:
             if self.read_waiter is not None:
                 raise RuntimeError("another task is already reading from this stream")
             self.read_waiter = waiter
-        timer = None if timeout is None else self.loop.call_later(timeout, _expire, waiter)
+            self.read_deadline = deadline
+        if deadline is not None:
+            timer = self.timer
+            if timer is None or deadline < self.timer_when:
+                if timer is not None:
+                    timer.cancel()
+                self.timer = loop.call_at(deadline, self._timer_fired)
+                self.timer_when = deadline
         try:
             return await waiter
         finally:
             if for_write:
                 self.write_waiter = None
+                self.write_deadline = None
             else:
                 self.read_waiter = None
-            if timer is not None:
-                timer.cancel()
+                self.read_deadline = None
+
+    def _timer_fired(self) -> None:
+        # asyncio ran the timer: its deadline has come. Expire the waits that were due by
+        # then; re-arm for the earliest deadline still ahead, if any.
+        self.timer = None
+        now = self.timer_when
+        following: Optional[float] = None
+        deadline = self.read_deadline
+        if deadline is not None and self.read_waiter is not None:
+            if deadline <= now:
+                _expire(self.read_waiter)
+            else:
+                following = deadline
+        deadline = self.write_deadline
+        if deadline is not None and self.write_waiter is not None:
+            if deadline <= now:
+                _expire(self.write_waiter)
+            elif following is None or deadline < following:
+                following = deadline
+        if following is not None:
+            self.timer = self.loop.call_at(following, self._timer_fired)
+            self.timer_when = following
 
 
 class AsyncIOStream(AsyncNetworkStream):

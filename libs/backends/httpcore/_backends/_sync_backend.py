@@ -120,6 +120,9 @@ class SyncStream(NetworkStream):
         return SyncStream(tls_sock)
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # First: the pool asks it of an idle connection before every reuse.
+            return is_socket_readable(self._sock)
         if info == "ssl_object":
             sock = self._sock
             # An SSLSocket offers the whole ssl.SSLObject API (ALPN, version, cipher, peer

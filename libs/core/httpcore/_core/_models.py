@@ -17,7 +17,17 @@ import base64
 import ssl
 from collections.abc import AsyncIterable as AsyncIterableABC
 from collections.abc import Iterable as IterableABC
-from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Tuple, Union
+from typing import (
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    List,
+    Set,
+    Tuple,
+    Union,
+)
 
 from ._bytestreams import BodyStream, ByteStream, enforce_stream
 from ._headers import enforce_bytes, enforce_headers
@@ -70,12 +80,37 @@ class Request:
         self.stream: BodyStream = enforce_stream(content)
         self.extensions: Extensions = {} if extensions is None else extensions
         if "target" in self.extensions:
-            self.url = URL(
-                scheme=self.url.scheme,
-                host=self.url.host,
-                port=self.url.port,
-                target=self.extensions["target"],
-            )
+            self._apply_target()
+
+    def _apply_target(self) -> None:
+        self.url = URL(
+            scheme=self.url.scheme,
+            host=self.url.host,
+            port=self.url.port,
+            target=self.extensions["target"],
+        )
+
+    @classmethod
+    def _coerced(
+        cls,
+        method: bytes,
+        url: URL,
+        headers: List[Tuple[bytes, bytes]],
+        content: Content,
+        extensions: Extensions | None,
+    ) -> Request:
+        # The constructor for arguments already coerced (method by ``enforce_bytes``, url
+        # by ``enforce_url``, headers a new list of (bytes, bytes)): the same object
+        # ``cls(...)`` builds, without checking everything a second time.
+        request = cls.__new__(cls)
+        request.method = method
+        request.url = url
+        request.headers = headers
+        request.stream = enforce_stream(content)
+        request.extensions = {} if extensions is None else extensions
+        if "target" in request.extensions:
+            request._apply_target()
+        return request
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.method!r}]>"
@@ -96,6 +131,20 @@ _ALREADY_CONSUMED = (
     "The response stream has already been consumed (by read() or a previous iteration) "
     "and cannot be iterated again."
 )
+
+
+# Stream classes already found (sync-, async-) iterable by the ABC check, which is slow
+# next to a set lookup. A positive answer of that check never changes for a class (the ABC
+# caches it the same way), so remembering it changes nothing. Bounded: emptied when full.
+_ITERABLE_TYPES_SIZE = 64
+_SYNC_ITERABLE_TYPES: Set[type] = set()
+_ASYNC_ITERABLE_TYPES: Set[type] = set()
+
+
+def _remember_type(types: Set[type], kind: type) -> None:
+    if len(types) >= _ITERABLE_TYPES_SIZE:
+        types.clear()
+    types.add(kind)
 
 
 class Response:
@@ -119,6 +168,26 @@ class Response:
         self._content: bytes | None = None
         self._stream_consumed = False
 
+    @classmethod
+    def _coerced(
+        cls,
+        status: int,
+        headers: List[Tuple[bytes, bytes]],
+        stream: BodyStream,
+        extensions: Extensions,
+    ) -> Response:
+        # The constructor for parts already in their final form (a new list of
+        # (bytes, bytes) headers the caller hands over, a stream object that is neither
+        # None nor bytes, an extensions dict): the same object ``cls(...)`` builds.
+        response = cls.__new__(cls)
+        response.status = status
+        response.headers = headers
+        response.stream = stream
+        response.extensions = extensions
+        response._content = None
+        response._stream_consumed = False
+        return response
+
     @property
     def content(self) -> bytes:
         """The body cached by ``read()``/``aread()``.
@@ -137,29 +206,39 @@ class Response:
         return self._content
 
     def _sync_stream(self, method: str) -> Iterable[bytes]:
-        if not isinstance(self.stream, IterableABC):
-            raise RuntimeError(
-                f"response.{method}() needs a sync-iterable stream, but this response's "
-                f"stream is async-only: use '{_SYNC_ALTERNATIVES[method]}' instead."
-            )
-        return self.stream
+        stream = self.stream
+        if type(stream) not in _SYNC_ITERABLE_TYPES:
+            if not isinstance(stream, IterableABC):
+                raise RuntimeError(
+                    f"response.{method}() needs a sync-iterable stream, but this response's "
+                    f"stream is async-only: use '{_SYNC_ALTERNATIVES[method]}' instead."
+                )
+            _remember_type(_SYNC_ITERABLE_TYPES, type(stream))
+        return stream  # type: ignore[return-value]
 
     def _async_stream(self, method: str) -> AsyncIterable[bytes]:
-        if not isinstance(self.stream, AsyncIterableABC):
-            raise RuntimeError(
-                f"response.{method}() needs an async-iterable stream, but this response's "
-                f"stream is sync-only: use '{_ASYNC_ALTERNATIVES[method]}' instead."
-            )
-        return self.stream
+        stream = self.stream
+        if type(stream) not in _ASYNC_ITERABLE_TYPES:
+            if not isinstance(stream, AsyncIterableABC):
+                raise RuntimeError(
+                    f"response.{method}() needs an async-iterable stream, but this response's "
+                    f"stream is sync-only: use '{_ASYNC_ALTERNATIVES[method]}' instead."
+                )
+            _remember_type(_ASYNC_ITERABLE_TYPES, type(stream))
+        return stream  # type: ignore[return-value]
 
     def read(self) -> bytes:
         """Read the whole body (once), cache it and return it.
 
         Raises RuntimeError for an async-only stream or a stream already iterated.
         """
-        self._sync_stream("read")
+        stream = self._sync_stream("read")
         if self._content is None:
-            self._content = b"".join([chunk for chunk in self.iter_stream()])
+            # What ``iter_stream()`` does, without a generator in between.
+            if self._stream_consumed:
+                raise RuntimeError(_ALREADY_CONSUMED)
+            self._stream_consumed = True
+            self._content = b"".join([chunk for chunk in stream])
         return self._content
 
     def iter_stream(self) -> Iterator[bytes]:
@@ -187,9 +266,13 @@ class Response:
 
     async def aread(self) -> bytes:
         """Read the whole body (once), cache it and return it; the async ``read()``."""
-        self._async_stream("aread")
+        stream = self._async_stream("aread")
         if self._content is None:
-            self._content = b"".join([chunk async for chunk in self.aiter_stream()])
+            # What ``aiter_stream()`` does, without an async generator in between.
+            if self._stream_consumed:
+                raise RuntimeError(_ALREADY_CONSUMED)
+            self._stream_consumed = True
+            self._content = b"".join([chunk async for chunk in stream])
         return self._content
 
     async def aiter_stream(self) -> AsyncIterator[bytes]:

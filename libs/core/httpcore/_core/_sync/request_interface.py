@@ -32,13 +32,7 @@ class RequestInterface:
         method = enforce_bytes(method, "method")
         url = enforce_url(url, "url")
         request_headers = build_request_headers(headers, url, content)
-        return Request(
-            method=method,
-            url=url,
-            headers=request_headers,
-            content=content,
-            extensions=extensions,
-        )
+        return Request._coerced(method, url, request_headers, content, extensions)
 
     def request(
         self,
@@ -54,7 +48,12 @@ class RequestInterface:
         Raises TypeError for arguments of the wrong type, ValueError for a URL string
         with an invalid port, and whatever ``handle_request`` or reading raises.
         """
-        request = self._build_request(method, url, headers, content, extensions)
+        # ``_build_request``, inline (same checks, same order): this runs for every request.
+        method = enforce_bytes(method, "method")
+        url = enforce_url(url, "url")
+        request = Request._coerced(
+            method, url, build_request_headers(headers, url, content), content, extensions
+        )
         response = self.handle_request(request)
         try:
             response.read()

@@ -42,6 +42,7 @@ from httpcore._protocols._http11._writer import (
     ContentLengthWriter as ContentLengthWriter,
     RequestHead as RequestHead,
     body_writer as body_writer,
+    request_head as request_head,
     serialize_request_head as serialize_request_head,
 )
 
@@ -61,5 +62,6 @@ __all__ = [
     "ResponseHead",
     "ResponseParser",
     "body_writer",
+    "request_head",
     "serialize_request_head",
 ]

@@ -28,13 +28,14 @@ Grammar (RFC 9112 §4, §5), with the deviations h11 also has and one strictness
 
 Cost: the usual head (CRLF line ends, valid) is checked by one regular expression over the
 whole section, split once, and each field line is cut once at its colon; only an invalid or
-LF-terminated head takes the line-by-line path, which also finds the error to report.
+LF-terminated head takes the line-by-line path, which also finds the error to report. A
+head seen recently (same bytes) costs a dict lookup and new objects (``parse_head``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from httpcore._core._exceptions import RemoteProtocolError
 from httpcore._protocols._http11._events import Headers, ResponseHead
@@ -138,12 +139,54 @@ class FieldSection:
         self.close = close
 
 
+# Heads parsed before, by their bytes. A server's responses to repeated requests usually
+# repeat the head byte for byte (its Date changes once a second), and parsing is a pure
+# function of those bytes, so a repeated head is rebuilt from what was found last time:
+# new event and field-section objects and a new header list each time (callers own and may
+# change them; the remembered parts are never handed out). Only valid heads of at most
+# ``HEAD_CACHE_MAX_BYTES`` are stored; emptied when ``HEAD_CACHE_SIZE`` entries are held.
+HEAD_CACHE_SIZE = 64
+HEAD_CACHE_MAX_BYTES = 2048
+_Parts = Tuple[int, bytes, bytes, Tuple[Tuple[bytes, bytes], ...], int, bool, bool]
+_parsed_heads: Dict[bytes, _Parts] = {}
+
+
+def _rebuild(parts: _Parts) -> Tuple[ResponseHead, FieldSection]:
+    headers = list(parts[3])
+    fields = FieldSection.__new__(FieldSection)
+    fields.headers = headers
+    fields.content_length = parts[4]
+    fields.chunked = parts[5]
+    fields.close = parts[6]
+    return ResponseHead(parts[0], parts[1], parts[2], headers), fields
+
+
 def parse_head(section: bytes) -> Tuple[ResponseHead, FieldSection]:
     """Parse a response head section; raise RemoteProtocolError if it is malformed.
 
     The status code is not range-checked here (the parser does it, after the fields, which
     is the order h11 reports errors in).
     """
+    parts = _parsed_heads.get(section)
+    if parts is not None:
+        return _rebuild(parts)
+    head, fields = _parse_head(section)
+    if len(section) <= HEAD_CACHE_MAX_BYTES:
+        if len(_parsed_heads) >= HEAD_CACHE_SIZE:
+            _parsed_heads.clear()
+        _parsed_heads[section] = (
+            head.status_code,
+            head.reason,
+            head.http_version,
+            tuple(fields.headers),
+            fields.content_length,
+            fields.chunked,
+            fields.close,
+        )
+    return head, fields
+
+
+def _parse_head(section: bytes) -> Tuple[ResponseHead, FieldSection]:
     if not section:
         raise RemoteProtocolError(NO_STATUS_LINE)
     match = _HEAD_RE.fullmatch(section)

@@ -25,12 +25,13 @@ Framing of the body (RFC 9112 §6.3, for requests): Transfer-Encoding: chunked, 
 Content-Length, else no body at all (a request without framing headers has length 0).
 
 Cost: one pass over the headers; two regular-expression matches per header; one join.
+``request_head`` remembers valid heads, so a repeated one costs a dict lookup.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple, Union
 
 from httpcore._core._exceptions import LocalProtocolError
 from httpcore._protocols._http11._fields import (
@@ -142,6 +143,40 @@ class RequestHead:
             self.content_length = 0
         self.close = close
         self.upgrade = upgrade
+
+
+# Validated heads, by (method, target, header pairs): clients repeat the same request head
+# over and over, and validating it is most of the cost of sending one. Only heads built
+# from exact ``bytes`` (in exact tuples) are remembered: other types may compare equal to
+# bytes and still behave differently. Only valid heads are stored, so an invalid one
+# raises every time. A ``RequestHead`` is never changed after it is built, so one can be
+# shared. Bounded: emptied when it reaches ``HEAD_CACHE_SIZE`` entries.
+HEAD_CACHE_SIZE = 256
+_head_cache: Dict[Tuple[object, ...], RequestHead] = {}
+
+
+def request_head(method: Bytes, target: Bytes, headers: HeaderList) -> RequestHead:
+    """``RequestHead(method, target, headers)``, or an equal one built before."""
+    if type(method) is not bytes or type(target) is not bytes:
+        return RequestHead(method, target, headers)
+    key: List[object] = [method, target]
+    for item in headers:
+        if (
+            type(item) is not tuple
+            or len(item) != 2
+            or type(item[0]) is not bytes
+            or type(item[1]) is not bytes
+        ):
+            return RequestHead(method, target, headers)
+        key.append(item)
+    cache_key = tuple(key)
+    head = _head_cache.get(cache_key)
+    if head is None:
+        head = RequestHead(method, target, headers)
+        if len(_head_cache) >= HEAD_CACHE_SIZE:
+            _head_cache.clear()
+        _head_cache[cache_key] = head
+    return head
 
 
 def serialize_request_head(method: Bytes, target: Bytes, headers: HeaderList) -> bytes:

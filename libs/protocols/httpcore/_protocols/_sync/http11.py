@@ -23,7 +23,9 @@ rejecting an upload) is still read; if the server then sent nothing, the parser 
 "Server disconnected without sending a response.". Invalid request heads raise
 ``LocalProtocolError`` before anything is written; invalid responses ``RemoteProtocolError``.
 
-Cost per request, untraced: one validation pass over the headers; the head and a fixed
+Cost per request, untraced: one validation pass over the headers (none for a head sent
+before: ``request_head`` remembers valid heads, ``parse_head`` recent response heads), no
+``Origin`` built for a URL with an explicit port; the head and a fixed
 (bytes) body of up to ``COALESCE_BODY_BYTES`` go out in one ``write``; one ``read`` when the
 response arrives in one piece. Tracing (``Trace`` scopes) is entered only when the
 ``httpcore.http11`` logger is enabled for DEBUG or the request has a ``"trace"`` extension.
@@ -43,6 +45,7 @@ from httpcore._core._exceptions import ConnectionNotAvailable, WriteError
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import ShieldCancellation, ThreadLock
 from httpcore._core._trace import Trace
+from httpcore._core._urls import DEFAULT_ORIGIN_PORTS
 from httpcore._protocols._http11 import (
     NEED_DATA,
     BodyWriter,
@@ -51,6 +54,7 @@ from httpcore._protocols._http11 import (
     ResponseHead,
     ResponseParser,
     body_writer,
+    request_head,
 )
 
 from .connection_interface import ConnectionInterface
@@ -69,19 +73,6 @@ _STATE_NAMES = ("NEW", "ACTIVE", "IDLE", "CLOSED")
 COALESCE_BODY_BYTES = 64 * 1024
 
 _HTTP_VERSIONS = {b"1.1": b"HTTP/1.1", b"1.0": b"HTTP/1.0"}
-
-
-def _is_traced(request: Request) -> bool:
-    # The same decision ``Trace`` makes for each scope, taken once per request.
-    return request.extensions.get("trace") is not None or logger.isEnabledFor(logging.DEBUG)
-
-
-def _fixed_body(stream: BodyStream) -> Optional[bytes]:
-    # The whole body when it is held in memory (a ``ByteStream`` yields it as one chunk).
-    if type(stream) is ByteStream:
-        for chunk in stream:
-            return chunk
-    return None
 
 
 class HTTP11Connection(ConnectionInterface):
@@ -123,11 +114,23 @@ class HTTP11Connection(ConnectionInterface):
         busy or closed, LocalProtocolError for an invalid request, RemoteProtocolError for
         an invalid or missing response, and the network errors of the stream.
         """
-        origin = request.url.origin
-        if not origin == self._origin:
-            raise RuntimeError(
-                f"Attempted to send request to {origin} on connection to {self._origin}"
-            )
+        url = request.url
+        origin = self._origin
+        port = url.port
+        if not (
+            # The usual case without building ``url.origin``: the same test, as that origin
+            # would be (scheme, host, port) when the port is given and the scheme known.
+            port
+            and port == origin.port
+            and url.scheme == origin.scheme
+            and url.host == origin.host
+            and url.scheme in DEFAULT_ORIGIN_PORTS
+        ):
+            request_origin = url.origin
+            if not request_origin == origin:
+                raise RuntimeError(
+                    f"Attempted to send request to {request_origin} on connection to {origin}"
+                )
         with self._state_lock:
             if self._state == NEW or self._state == IDLE:
                 self._request_count += 1
@@ -137,10 +140,12 @@ class HTTP11Connection(ConnectionInterface):
             else:
                 raise ConnectionNotAvailable()
 
-        timeouts = request.extensions.get("timeout", {})
+        extensions = request.extensions
+        timeouts = extensions.get("timeout", {})
         write_timeout = timeouts.get("write", None)
         read_timeout = timeouts.get("read", None)
-        traced = _is_traced(request)
+        # The same decision ``Trace`` makes for each scope, taken once per request.
+        traced = extensions.get("trace") is not None or logger.isEnabledFor(logging.DEBUG)
         try:
             if traced:
                 head = self._traced_exchange(request, write_timeout, read_timeout)
@@ -167,11 +172,13 @@ class HTTP11Connection(ConnectionInterface):
         network_stream = self._network_stream
         if parser.switched_protocols:
             network_stream = HTTP11UpgradeStream(network_stream, parser.trailing_data())
-        return Response(
+        # The parser's header list is new and handed over; a traced exchange reported it in
+        # an event already, so the response gets its own copy.
+        return Response._coerced(
             head.status_code,
-            headers=head.headers,
-            content=HTTP11ResponseStream(self, request, read_timeout, traced),
-            extensions={
+            list(head.headers) if traced else head.headers,
+            HTTP11ResponseStream(self, request, read_timeout, traced),
+            {
                 "http_version": http_version,
                 "reason_phrase": head.reason,
                 "network_stream": network_stream,
@@ -204,7 +211,7 @@ class HTTP11Connection(ConnectionInterface):
 
     def _start_exchange(self, request: Request) -> RequestHead:
         # Validate the head (LocalProtocolError) and ready the parser for its response.
-        head = RequestHead(request.method, request.url.target, request.headers)
+        head = request_head(request.method, request.url.target, request.headers)
         parser = self._parser
         if parser is None:
             # One byte more than h11's bound, so that a head whose lines fill 100 KiB is
@@ -225,7 +232,9 @@ class HTTP11Connection(ConnectionInterface):
         head = self._start_exchange(request)
         network_stream = self._network_stream
         writer = body_writer(head)
-        body = _fixed_body(request.stream)
+        stream = request.stream
+        # The whole body when it is held in memory (a ``ByteStream`` is one fixed chunk).
+        body = stream._content if type(stream) is ByteStream else None
         if body is None:
             network_stream.write(head.data, timeout)
             self._send_body(request.stream, writer, timeout)
@@ -275,10 +284,16 @@ class HTTP11Connection(ConnectionInterface):
         # The final response head; interim 1xx responses other than 101 are skipped.
         parser = self._parser
         assert parser is not None
+        network_stream = self._network_stream
         while True:
             event = parser.next_event()
             if event is NEED_DATA:
-                self._receive_data(parser, timeout)
+                # ``_receive_data``, inline: the usual response needs one read here.
+                data = network_stream.read(self.READ_NUM_BYTES, timeout)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.feed_eof()
             elif type(event) is ResponseHead:
                 status = event.status_code
                 if status >= 200 or status == 101:
