@@ -32,7 +32,7 @@ ALL_PUBLIC_NAMES = {
 }
 
 # The names whose layers are not built yet (the proxies).
-NOT_YET_BUILT = {"AsyncHTTPProxy", "AsyncSOCKSProxy", "HTTPProxy", "SOCKSProxy"}
+NOT_YET_BUILT: set[str] = set()
 
 EXCEPTION_NAMES = {
     "ConnectionNotAvailable", "ProxyError", "ProtocolError", "LocalProtocolError",

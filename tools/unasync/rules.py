@@ -64,14 +64,14 @@ RULES: dict[str, str | None] = {
     "AsyncEvent": "Event",
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncPoolResponseStream": "PoolResponseStream",
+    "AsyncHTTPProxy": "HTTPProxy",
+    "AsyncSOCKSProxy": "SOCKSProxy",
+    "AsyncForwardHTTPConnection": "ForwardHTTPConnection",
+    "AsyncTunnelHTTPConnection": "TunnelHTTPConnection",
+    "AsyncSocks5Connection": "Socks5Connection",
     # Module paths (`from .._async.mock import ...` becomes `from .._sync.mock import ...`).
     "_async": "_sync",
     "_auto": "_sync_backend",
     # Sync tests run once, without the anyio plugin.
     "@pytest.mark.anyio": None,
 }
-
-# Not rules yet: no async code needs them so far. Move a line into RULES with the first code
-# that does (the names here are the ones API.md and the libs below use).
-#   "AsyncHTTPProxy": "HTTPProxy",
-#   "AsyncSOCKSProxy": "SOCKSProxy",

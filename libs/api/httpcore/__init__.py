@@ -53,6 +53,10 @@ from ._protocols._sync.http2 import HTTP2Connection  # noqa: E402
 from ._api import request, stream  # noqa: E402
 from ._pool._async.connection_pool import AsyncConnectionPool  # noqa: E402
 from ._pool._sync.connection_pool import ConnectionPool  # noqa: E402
+from ._proxy._async.http_proxy import AsyncHTTPProxy  # noqa: E402
+from ._proxy._async.socks_proxy import AsyncSOCKSProxy  # noqa: E402
+from ._proxy._sync.http_proxy import HTTPProxy  # noqa: E402
+from ._proxy._sync.socks_proxy import SOCKSProxy  # noqa: E402
 from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = [
@@ -62,6 +66,11 @@ __all__ = [
     # pools
     "AsyncConnectionPool",
     "ConnectionPool",
+    # proxies
+    "AsyncHTTPProxy",
+    "AsyncSOCKSProxy",
+    "HTTPProxy",
+    "SOCKSProxy",
     # models
     "Origin",
     "URL",

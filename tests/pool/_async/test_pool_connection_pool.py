@@ -20,7 +20,9 @@ from httpcore._core._exceptions import (
     UnsupportedProtocol,
 )
 from httpcore._core._models import Origin, Proxy, Request, Response
+from httpcore._pool._async import connection_pool as connection_pool_module
 from httpcore._pool._async.connection_pool import AsyncConnectionPool
+from httpcore._protocols._async.connection import AsyncHTTPConnection
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
 
 HELLO = [
@@ -460,10 +462,33 @@ async def test_create_connection_error_reaches_the_request() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_pool_with_a_proxy_says_proxies_are_not_available() -> None:
+async def test_a_pool_with_a_proxy_needs_the_proxy_lib_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(connection_pool_module, "proxy_connection_factories", [])
     async with AsyncConnectionPool(proxy=Proxy("http://localhost:8080")) as pool:
-        with pytest.raises(RuntimeError, match="Proxy connections are not available"):
+        with pytest.raises(RuntimeError, match="needs the proxy connections"):
             await pool.request("GET", "https://example.com/")
+
+
+@pytest.mark.anyio
+async def test_a_pool_with_a_proxy_opens_the_registered_factorys_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = Proxy("http://localhost:8080")
+    calls: List[Any] = []
+
+    def factory(
+        pool: AsyncConnectionPool, given: Proxy, origin: Origin
+    ) -> AsyncConnectionInterface:
+        calls.append((pool, given, origin))
+        return AsyncHTTPConnection(origin=origin, network_backend=AsyncMockBackend(HELLO))
+
+    monkeypatch.setattr(connection_pool_module, "proxy_connection_factories", [factory])
+    async with AsyncConnectionPool(proxy=proxy) as pool:
+        response = await pool.request("GET", "https://example.com/")
+        assert response.content == b"Hello, world!"
+        assert calls == [(pool, proxy, Origin(b"https", b"example.com", 443))]
 
 
 # Pool timeouts.

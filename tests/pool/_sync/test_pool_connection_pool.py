@@ -22,7 +22,9 @@ from httpcore._core._exceptions import (
     UnsupportedProtocol,
 )
 from httpcore._core._models import Origin, Proxy, Request, Response
+from httpcore._pool._sync import connection_pool as connection_pool_module
 from httpcore._pool._sync.connection_pool import ConnectionPool
+from httpcore._protocols._sync.connection import HTTPConnection
 from httpcore._protocols._sync.connection_interface import ConnectionInterface
 
 HELLO = [
@@ -436,10 +438,32 @@ def test_create_connection_error_reaches_the_request() -> None:
         )
 
 
-def test_a_pool_with_a_proxy_says_proxies_are_not_available() -> None:
+def test_a_pool_with_a_proxy_needs_the_proxy_lib_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(connection_pool_module, "proxy_connection_factories", [])
     with ConnectionPool(proxy=Proxy("http://localhost:8080")) as pool:
-        with pytest.raises(RuntimeError, match="Proxy connections are not available"):
+        with pytest.raises(RuntimeError, match="needs the proxy connections"):
             pool.request("GET", "https://example.com/")
+
+
+def test_a_pool_with_a_proxy_opens_the_registered_factorys_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = Proxy("http://localhost:8080")
+    calls: List[Any] = []
+
+    def factory(
+        pool: ConnectionPool, given: Proxy, origin: Origin
+    ) -> ConnectionInterface:
+        calls.append((pool, given, origin))
+        return HTTPConnection(origin=origin, network_backend=MockBackend(HELLO))
+
+    monkeypatch.setattr(connection_pool_module, "proxy_connection_factories", [factory])
+    with ConnectionPool(proxy=proxy) as pool:
+        response = pool.request("GET", "https://example.com/")
+        assert response.content == b"Hello, world!"
+        assert calls == [(pool, proxy, Origin(b"https", b"example.com", 443))]
 
 
 # Pool timeouts.

@@ -52,9 +52,18 @@ from .._selection import PoolState, QueuedRequest
 
 SUPPORTED_SCHEMES = ("http", "https", "ws", "wss")
 
-PROXY_NOT_AVAILABLE = (
-    "Proxy connections are not available yet in this httpcore: a pool given proxy=... cannot "
-    "open connections; send requests directly, without a proxy."
+# Proxy connections are built by the proxy lib (httpcore._proxy), a layer ABOVE this one, so
+# this module never imports it (not even lazily): importing httpcore._proxy registers its
+# factory here (the httpcore facade imports it, so every user of `httpcore` has it). A pool
+# given proxy=... without it raises PROXY_LIB_MISSING.
+ProxyConnectionFactory = Callable[
+    ["AsyncConnectionPool", Proxy, Origin], AsyncConnectionInterface
+]
+proxy_connection_factories: List[ProxyConnectionFactory] = []
+
+PROXY_LIB_MISSING = (
+    "A pool given proxy=... needs the proxy connections of httpcore._proxy, which are not "
+    "loaded; import httpcore (or httpcore._proxy) first."
 )
 
 _Operation = Callable[[], List[AsyncConnectionInterface]]
@@ -65,8 +74,8 @@ class AsyncConnectionPool(AsyncRequestInterface):
     """A pool of connections shared by concurrent requests (API.md §5.1).
 
     ``ssl_context``: for https/wss origins (``None``: a default context per connection).
-    ``proxy``: route connections through this proxy (not available yet: RuntimeError when a
-    connection is needed). ``max_connections``: the most connections at once (``None``: no
+    ``proxy``: route connections through this proxy (HTTP, HTTPS or SOCKS5; API.md §7.1).
+    ``max_connections``: the most connections at once (``None``: no
     limit). ``max_keepalive_connections``: idle connections are closed while the pool holds
     more connections than this (``None``: no limit beyond ``max_connections``).
     ``keepalive_expiry``: seconds an idle connection is kept (``None``: no limit).
@@ -131,11 +140,13 @@ class AsyncConnectionPool(AsyncRequestInterface):
     def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
         """The connection the pool opens for ``origin``; override to change it.
 
-        Raises RuntimeError when the pool has a proxy (proxy connections are not available
-        yet).
+        With a proxy: the proxy connection of API.md §7.1, from the factory the proxy lib
+        registered (RuntimeError when it is not loaded).
         """
         if self._proxy is not None:
-            raise RuntimeError(PROXY_NOT_AVAILABLE)
+            if not proxy_connection_factories:
+                raise RuntimeError(PROXY_LIB_MISSING)
+            return proxy_connection_factories[-1](self, self._proxy, origin)
         return AsyncHTTPConnection(
             origin=origin,
             ssl_context=self._ssl_context,
