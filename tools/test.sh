@@ -18,13 +18,7 @@ command -v bazel >/dev/null || need_apt+=(bazel-bootstrap)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # nghttpd: the HTTP/2 server of the integration tests (trailers; tools/servers/nghttpd.py).
 command -v nghttpd >/dev/null || [ -x /usr/sbin/nghttpd ] || need_apt+=(nghttp2-server)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    step "apt: ${need_apt[*]}"
-    sudo_cmd=""
-    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+tools/apt_install.sh ${need_apt[@]+"${need_apt[@]}"}
 
 step "locked wheels"
 tools/fetch_wheels.sh
