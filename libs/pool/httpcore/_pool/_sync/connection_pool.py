@@ -52,7 +52,7 @@ from httpcore._protocols._sync.connection_interface import ConnectionInterface
 
 from .._selection import PoolState, QueuedRequest
 
-SUPPORTED_SCHEMES = ("http", "https", "ws", "wss")
+SUPPORTED_SCHEMES = (b"http", b"https", b"ws", b"wss")
 
 # Proxy connections are built by the proxy lib (httpcore._proxy), a layer ABOVE this one, so
 # this module never imports it (not even lazily): importing httpcore._proxy registers its
@@ -185,12 +185,12 @@ class ConnectionPool(RequestInterface):
         PoolTimeout when no connection is free within ``timeout["pool"]``, and whatever
         opening the connection or the exchange raises (with its chain cut, as upstream).
         """
-        scheme = request.url.scheme.decode("ascii", errors="backslashreplace")
-        if scheme == "":
-            raise UnsupportedProtocol(
-                "Request URL is missing an 'http://' or 'https://' protocol."
-            )
-        if scheme not in SUPPORTED_SCHEMES:
+        if request.url.scheme not in SUPPORTED_SCHEMES:
+            scheme = request.url.scheme.decode("ascii", errors="backslashreplace")
+            if scheme == "":
+                raise UnsupportedProtocol(
+                    "Request URL is missing an 'http://' or 'https://' protocol."
+                )
             raise UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
 
         timeouts = request.extensions.get("timeout", {})
@@ -219,13 +219,12 @@ class ConnectionPool(RequestInterface):
                 pass  # The request's own error is the one to report.
             raise exc from None
 
-        return Response(
+        # The connection built the response from checked parts: copy, don't re-validate.
+        return Response._coerced(
             response.status,
-            headers=response.headers,
-            content=PoolResponseStream(
-                cast(Iterable[bytes], response.stream), self, queued
-            ),
-            extensions=response.extensions,
+            list(response.headers),
+            PoolResponseStream(cast("Iterable[bytes]", response.stream), self, queued),
+            response.extensions,
         )
 
     def _wait_for_connection(
