@@ -28,13 +28,11 @@ from httpcore._backends._sync_backend import SyncBackend
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend, NetworkStream
 from httpcore._core._exceptions import ConnectError, ConnectTimeout
 from httpcore._core._models import Origin, Request, Response
-from httpcore._core._ssl import default_ssl_context
 from httpcore._core._synchronization import Lock, ShieldCancellation
 from httpcore._core._trace import Trace
 
 from .connection_interface import ConnectionInterface
-from .http11 import HTTP11Connection
-from .http2 import HTTP2Connection
+from .protocol_choice import alpn_ssl_context, protocol_connection
 
 logger = logging.getLogger("httpcore.connection")
 
@@ -161,15 +159,9 @@ class HTTPConnection(ConnectionInterface):
                         trace.return_value = stream
 
                 if origin.scheme == b"https" or origin.scheme == b"wss":
-                    ssl_context = (
-                        default_ssl_context() if self._ssl_context is None else self._ssl_context
-                    )
-                    ssl_context.set_alpn_protocols(
-                        ["http/1.1", "h2"] if self._http2 else ["http/1.1"]
-                    )
                     sni_hostname = request.extensions.get("sni_hostname")
                     kwargs = {
-                        "ssl_context": ssl_context,
+                        "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                         "server_hostname": sni_hostname or origin.host.decode("ascii"),
                         "timeout": timeout,
                     }
@@ -186,18 +178,13 @@ class HTTPConnection(ConnectionInterface):
                     self._network_backend.sleep(delay)
 
     def _create_connection(self, stream: NetworkStream) -> ConnectionInterface:
-        # HTTP/2 when ALPN chose it, or when it is the only protocol allowed.
-        ssl_object = stream.get_extra_info("ssl_object")
-        alpn_h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
-        if alpn_h2 or (self._http2 and not self._http1):
-            return HTTP2Connection(
-                origin=self._origin,
-                stream=stream,
-                keepalive_expiry=self._keepalive_expiry,
-                ping_after_idle=self._http2_ping_after_idle,
-            )
-        return HTTP11Connection(
-            origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+        return protocol_connection(
+            self._origin,
+            stream,
+            http1=self._http1,
+            http2=self._http2,
+            keepalive_expiry=self._keepalive_expiry,
+            http2_ping_after_idle=self._http2_ping_after_idle,
         )
 
     def close(self) -> None:

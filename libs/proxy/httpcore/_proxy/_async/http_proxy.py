@@ -35,7 +35,6 @@ from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend
 from httpcore._core._exceptions import ProxyError
 from httpcore._core._headers import enforce_bytes, enforce_headers
 from httpcore._core._models import Origin, Request, Response
-from httpcore._core._ssl import default_ssl_context
 from httpcore._core._synchronization import AsyncLock, AsyncShieldCancellation
 from httpcore._core._trace import Trace
 from httpcore._core._types import ByteOrStr, HeadersAsMapping, HeadersAsSequence
@@ -43,8 +42,7 @@ from httpcore._core._urls import URL, enforce_url
 from httpcore._pool._async.connection_pool import AsyncConnectionPool
 from httpcore._protocols._async.connection import AsyncHTTPConnection
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
-from httpcore._protocols._async.http11 import AsyncHTTP11Connection
-from httpcore._protocols._async.http2 import AsyncHTTP2Connection
+from httpcore._protocols._async.protocol_choice import alpn_ssl_context, protocol_connection
 
 logger = logging.getLogger("httpcore.proxy")
 
@@ -332,24 +330,20 @@ class AsyncTunnelHTTPConnection(AsyncConnectionInterface):
             raise ProxyError(f"{response.status} {reason}")
         stream = response.extensions["network_stream"]
         if remote.scheme != b"http":  # every tunnelled origin, ws included (as 1.0.9)
-            ssl_context = default_ssl_context() if self._ssl_context is None else self._ssl_context
-            ssl_context.set_alpn_protocols(["http/1.1", "h2"] if self._http2 else ["http/1.1"])
             kwargs = {
-                "ssl_context": ssl_context,
+                "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                 "server_hostname": remote.host.decode("ascii"),
                 "timeout": request.extensions.get("timeout", {}).get("connect", None),
             }
             async with Trace("start_tls", logger, request, kwargs) as trace:
                 stream = await stream.start_tls(**kwargs)
                 trace.return_value = stream
-        ssl_object = stream.get_extra_info("ssl_object")
-        alpn_h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
-        if alpn_h2 or (self._http2 and not self._http1):
-            return AsyncHTTP2Connection(
-                origin=remote, stream=stream, keepalive_expiry=self._keepalive_expiry
-            )
-        return AsyncHTTP11Connection(
-            origin=remote, stream=stream, keepalive_expiry=self._keepalive_expiry
+        return protocol_connection(
+            remote,
+            stream,
+            http1=self._http1,
+            http2=self._http2,
+            keepalive_expiry=self._keepalive_expiry,
         )
 
     def can_handle_request(self, origin: Origin) -> bool:

@@ -48,7 +48,6 @@ from httpcore._core._exceptions import (
     ProxyError,
 )
 from httpcore._core._models import Origin, Request, Response
-from httpcore._core._ssl import default_ssl_context
 from httpcore._core._synchronization import Lock, ShieldCancellation
 from httpcore._core._trace import Trace
 from httpcore._core._types import ByteOrStr
@@ -56,8 +55,7 @@ from httpcore._core._urls import URL, enforce_url
 from httpcore._pool._sync.connection_pool import ConnectionPool
 from httpcore._protocols._sync.connection import retry_delays
 from httpcore._protocols._sync.connection_interface import ConnectionInterface
-from httpcore._protocols._sync.http11 import HTTP11Connection
-from httpcore._protocols._sync.http2 import HTTP2Connection
+from httpcore._protocols._sync.protocol_choice import alpn_ssl_context, protocol_connection
 
 from .http_proxy import proxy_credentials
 
@@ -327,12 +325,8 @@ class Socks5Connection(ConnectionInterface):
                 trace.return_value = stream
 
             if remote.scheme == b"https" or remote.scheme == b"wss":
-                ssl_context = (
-                    default_ssl_context() if self._ssl_context is None else self._ssl_context
-                )
-                ssl_context.set_alpn_protocols(["http/1.1", "h2"] if self._http2 else ["http/1.1"])
                 kwargs = {
-                    "ssl_context": ssl_context,
+                    "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                     "server_hostname": request.extensions.get("sni_hostname")
                     or remote.host.decode("ascii"),
                     "timeout": timeout,
@@ -341,14 +335,12 @@ class Socks5Connection(ConnectionInterface):
                     stream = stream.start_tls(**kwargs)
                     trace.return_value = stream
 
-            ssl_object = stream.get_extra_info("ssl_object")
-            alpn_h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
-            if alpn_h2 or (self._http2 and not self._http1):
-                return HTTP2Connection(
-                    origin=remote, stream=stream, keepalive_expiry=self._keepalive_expiry
-                )
-            return HTTP11Connection(
-                origin=remote, stream=stream, keepalive_expiry=self._keepalive_expiry
+            return protocol_connection(
+                remote,
+                stream,
+                http1=self._http1,
+                http2=self._http2,
+                keepalive_expiry=self._keepalive_expiry,
             )
         except BaseException:
             with ShieldCancellation():
