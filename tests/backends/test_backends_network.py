@@ -1,8 +1,8 @@
 """The real backends against loopback servers: SyncBackend and every async backend.
 
 Servers run in threads over plain sockets (and ``ssl`` server contexts with trustme
-certificates); each test starts its own through the ``serve`` fixture, which stops them
-all in teardown. Nothing waits on the clock for synchronisation: the server signals with
+certificates): ``tools.servers.loopback``; each test starts its own through the ``serve``
+fixture (conftest.py), which stops them all in teardown. Nothing waits on the clock for synchronisation: the server signals with
 events, and every wait is bounded by ``SAFETY_TIMEOUT_S`` so that a broken test fails
 rather than hangs.
 
@@ -27,7 +27,6 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Type
 
 import anyio
 import pytest
-import trustme
 
 from httpcore._backends import _asyncio
 from httpcore._backends._anyio import AnyIOBackend
@@ -50,135 +49,24 @@ from httpcore._core._exceptions import (
     WriteError,
     WriteTimeout,
 )
+from tools.servers.loopback import (
+    SAFETY_TIMEOUT_S,
+    Handler,
+    StartServer,
+    drain,
+    echo,
+    relay_to,
+    send_then_close,
+)
 
-SAFETY_TIMEOUT_S = 10.0
 # More than the loopback socket buffers of both ends can hold, so a peer that does not read
 # makes a write of this size wait for buffer space.
 MORE_THAN_SOCKET_BUFFERS_BYTES = 64 * 1024 * 1024
 LARGE_TRANSFER_BYTES = 1024 * 1024
 REFUSED_OPTION = (socket.SOL_SOCKET, 0x7FFF, 1)  # no such option: setsockopt fails
 
-Handler = Callable[[socket.socket], None]
 
-
-# --- Loopback servers -------------------------------------------------------------------
-
-
-class LoopbackServer:
-    """Accepts connections in a thread and runs ``handler`` on each in a thread of its own.
-
-    With ``tls`` the connection is TLS-wrapped (server side) before the handler sees it.
-    ``handled`` is set whenever a handler has returned and its connection is closed.
-    """
-
-    def __init__(
-        self,
-        handler: Handler,
-        tls: Optional[ssl.SSLContext] = None,
-        unix_path: Optional[str] = None,
-    ) -> None:
-        self._handler = handler
-        self._tls = tls
-        if unix_path is not None:
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(unix_path)
-            listener.listen()
-            self.address: Any = unix_path
-        else:
-            listener = socket.create_server(("127.0.0.1", 0))
-            self.address = listener.getsockname()
-        self._listener = listener
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._lock = threading.Lock()
-        self._stopping = False
-        self._connections: List[socket.socket] = []
-        self._threads: List[threading.Thread] = []
-        self._errors: List[BaseException] = []
-        self.handled = threading.Event()
-        self._accepting = threading.Thread(target=self._accept_loop)
-        self._accepting.start()
-
-    @property
-    def port(self) -> int:
-        return int(self.address[1])
-
-    def _accept_loop(self) -> None:
-        while True:
-            readable, _, _ = select.select([self._listener, self._wake_reader], [], [])
-            if self._wake_reader in readable:
-                return
-            conn, _ = self._listener.accept()
-            thread = threading.Thread(target=self._serve, args=(conn,))
-            self._threads.append(thread)
-            thread.start()
-
-    def _register(self, conn: socket.socket) -> bool:
-        with self._lock:
-            if self._stopping:
-                return False
-            self._connections.append(conn)
-            return True
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            if self._tls is not None:
-                conn = self._tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-            if not self._register(conn):
-                return
-            conn.settimeout(SAFETY_TIMEOUT_S)
-            if isinstance(conn, ssl.SSLSocket):
-                conn.do_handshake()
-            self._handler(conn)
-        except OSError:
-            pass  # the client went away (or the test ended): part of the scenarios here
-        except BaseException as exc:
-            self._errors.append(exc)
-        finally:
-            conn.close()
-            self.handled.set()
-
-    def close(self) -> None:
-        self._wake_writer.send(b"x")
-        self._accepting.join(SAFETY_TIMEOUT_S)
-        with self._lock:
-            self._stopping = True
-            connections = list(self._connections)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in self._threads:
-            thread.join(SAFETY_TIMEOUT_S)
-        self._listener.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
-        assert not self._accepting.is_alive()
-        assert not any(thread.is_alive() for thread in self._threads)
-        if self._errors:
-            raise self._errors[0]
-
-    def wait_handled(self) -> None:
-        assert self.handled.wait(SAFETY_TIMEOUT_S)
-
-
-StartServer = Callable[..., LoopbackServer]
-
-
-@pytest.fixture
-def serve() -> Iterator[StartServer]:
-    servers: List[LoopbackServer] = []
-
-    def start(
-        handler: Handler, tls: Optional[ssl.SSLContext] = None, unix_path: Optional[str] = None
-    ) -> LoopbackServer:
-        server = LoopbackServer(handler, tls=tls, unix_path=unix_path)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.close()
+# --- Loopback servers (tools.servers.loopback; the fixtures are in conftest.py) ----------
 
 
 @pytest.fixture
@@ -187,27 +75,6 @@ def unix_path() -> Iterator[str]:
     directory = tempfile.mkdtemp(prefix="hc")
     yield os.path.join(directory, "s.sock")
     shutil.rmtree(directory)
-
-
-@pytest.fixture(scope="module")
-def ca() -> Any:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca: Any) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "outer.example", "inner.example").configure_cert(context)
-    context.set_alpn_protocols(["h2", "http/1.1"])
-    return context
-
-
-@pytest.fixture
-def client_tls(ca: Any) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    context.set_alpn_protocols(["h2", "http/1.1"])
-    return context
 
 
 @pytest.fixture
@@ -219,27 +86,6 @@ def free_port() -> int:
 
 
 # Handlers
-
-
-def echo(conn: socket.socket) -> None:
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data)
-
-
-def drain(conn: socket.socket) -> None:
-    """Read (and drop) until the client closes: a server that never answers."""
-    while conn.recv(65536):
-        pass
-
-
-def send_then_close(data: bytes) -> Handler:
-    def handler(conn: socket.socket) -> None:
-        conn.sendall(data)
-
-    return handler
 
 
 def reset(conn: socket.socket) -> None:
@@ -269,32 +115,6 @@ def reply_after(total: int, reply: bytes) -> Handler:
             received += len(data)
         conn.sendall(reply)
         drain(conn)
-
-    return handler
-
-
-def relay_to(address: Any) -> Handler:
-    """Forward the (TLS-decrypted) bytes to ``address`` and back: a TLS-terminating relay."""
-
-    def handler(conn: socket.socket) -> None:
-        with socket.create_connection(address) as upstream:
-            conn.setblocking(False)
-            while True:
-                if isinstance(conn, ssl.SSLSocket) and conn.pending():
-                    readable: List[Any] = [conn]
-                else:
-                    readable, _, _ = select.select([conn, upstream], [], [], SAFETY_TIMEOUT_S)
-                    if not readable:
-                        return
-                for source in readable:
-                    target = upstream if source is conn else conn
-                    try:
-                        data = source.recv(65536)
-                    except ssl.SSLWantReadError:
-                        continue
-                    if not data:
-                        return
-                    target.sendall(data)
 
     return handler
 

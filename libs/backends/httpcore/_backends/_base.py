@@ -155,3 +155,13 @@ __all__ = [
     "AsyncNetworkStream",
     "AsyncNetworkBackend",
 ]
+
+
+def shared_by_threads(stream: Any) -> Any:
+    """The stream to use from now on when one thread may read ``stream`` while another
+    writes to it (HTTP/2 from threads): the sync backend's streams cannot allow that as
+    they are and give a version that does; any other stream is returned unchanged (event
+    loop streams allow it, and a custom stream is taken at its word).
+    """
+    make_shared = getattr(stream, "_shared_by_threads", None)
+    return stream if make_shared is None else make_shared()

@@ -47,3 +47,19 @@ def is_socket_readable(sock: Any) -> bool:
         return bool(poller.poll(0))
     readable, _, _ = select.select([fd], [], [], 0)
     return bool(readable)
+
+
+def socket_info(sock: socket.socket, info: str) -> Any:
+    """The ``get_extra_info`` keys that come from the socket itself."""
+    try:
+        if info == "client_addr":
+            return sock.getsockname()
+        if info == "server_addr":
+            return sock.getpeername()
+    except OSError:
+        return None
+    if info == "socket":
+        return sock
+    if info == "is_readable":
+        return is_socket_readable(sock)
+    return None

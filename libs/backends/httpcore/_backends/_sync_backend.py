@@ -10,6 +10,8 @@ Streams:
   from the outer socket, ``outgoing`` the ciphertext OpenSSL wants sent. Every operation
   runs until OpenSSL stops asking for input, flushing ``outgoing`` after each attempt.
   A third layer is not supported (its ``start_tls`` raises ``NotImplementedError``).
+- Neither may be read by one thread while another writes: ``_shared_by_threads`` gives
+  the stream that allows it (``_sync_duplex``), for HTTP/2 from threads.
 
 Errors: ``socket.timeout`` maps to the operation's ``*Timeout``, any other ``OSError``
 (``ssl.SSLError`` included) to its ``*Error``; the TLS handshake counts as connecting.
@@ -32,28 +34,18 @@ from httpcore._core._exceptions import (
 )
 
 from ._base import SOCKET_OPTION, NetworkBackend, NetworkStream
-from ._socket_helpers import apply_socket_options, enable_tcp_nodelay, is_socket_readable
+from ._sync_duplex import DuplexStream, DuplexTLSInTLSStream
+from ._socket_helpers import (
+    apply_socket_options,
+    enable_tcp_nodelay,
+    is_socket_readable,
+    socket_info,
+)
 
 _T = TypeVar("_T")
 
 # How much ciphertext one read of the outer socket asks for when driving the inner TLS.
 TLS_IN_TLS_READ_BYTES = 65536
-
-
-def _socket_info(sock: socket.socket, info: str) -> Any:
-    """The ``get_extra_info`` keys that come from the socket itself."""
-    try:
-        if info == "client_addr":
-            return sock.getsockname()
-        if info == "server_addr":
-            return sock.getpeername()
-    except OSError:
-        return None
-    if info == "socket":
-        return sock
-    if info == "is_readable":
-        return is_socket_readable(sock)
-    return None
 
 
 class SyncStream(NetworkStream):
@@ -128,7 +120,11 @@ class SyncStream(NetworkStream):
             # An SSLSocket offers the whole ssl.SSLObject API (ALPN, version, cipher, peer
             # certificate) and stays valid while the stream is open.
             return sock if isinstance(sock, ssl.SSLSocket) else None
-        return _socket_info(self._sock, info)
+        return socket_info(self._sock, info)
+
+    def _shared_by_threads(self) -> NetworkStream:
+        # See ``shared_by_threads`` in ``_base``; this stream must not be used afterwards.
+        return DuplexStream(self._sock)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._sock!r}>"
@@ -257,7 +253,14 @@ class TLSInTLSStream(NetworkStream):
             if self._ssl_object.pending() or self._incoming.pending:
                 return True
             return is_socket_readable(self._sock)
-        return _socket_info(self._sock, info)
+        return socket_info(self._sock, info)
+
+    def _shared_by_threads(self) -> NetworkStream:
+        # See ``shared_by_threads`` in ``_base``; this stream must not be used afterwards.
+        outer = DuplexStream(self._sock)
+        return DuplexTLSInTLSStream(
+            outer, self._ssl_object, self._incoming, self._outgoing, self._eof
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._sock!r}>"

@@ -87,7 +87,7 @@ from typing import (
     Type,
 )
 
-from httpcore._backends._base import NetworkStream
+from httpcore._backends._base import NetworkStream, shared_by_threads
 from httpcore._core._bytestreams import BodyStream, ByteStream
 from httpcore._core._exceptions import (
     ConnectionNotAvailable,
@@ -227,7 +227,8 @@ class HTTP2Connection(ConnectionInterface):
         self._names = names
         self._event_kinds = names.event_kinds
         self._origin = origin
-        self._network_stream = stream
+        # Requests read and write the stream at the same time, from threads in the sync twin.
+        self._network_stream: NetworkStream = shared_by_threads(stream)
         self._keepalive_expiry = keepalive_expiry
         self._ping_after_idle = ping_after_idle
         # When the connection last became idle (for the liveness check).
