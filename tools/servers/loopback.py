@@ -16,6 +16,9 @@ SAFETY_TIMEOUT_S = 10.0
 
 Handler = Callable[[socket.socket], None]
 
+# How much a relay holds for one direction before it stops reading from that side.
+_RELAY_BUFFER_BYTES = 1024 * 1024
+
 
 class LoopbackServer:
     """Accepts connections in a thread and runs ``handler`` on each in a thread of its own.
@@ -137,27 +140,52 @@ def send_then_close(data: bytes) -> Handler:
 
 
 def relay_to(address: Any) -> Handler:
-    """Forward the (TLS-decrypted) bytes to ``address`` and back: a TLS-terminating relay."""
+    """Forward the (TLS-decrypted) bytes to ``address`` and back: a TLS-terminating relay.
+
+    One thread, both sockets non-blocking, a buffer per direction: a relay that blocked
+    writing one way while the other way filled up would deadlock a client that sends and
+    receives at once (an ``SSLSocket`` must not be shared by two threads instead). Ends
+    when the client closes, when the origin has closed and what it sent is passed on, or
+    when nothing happens for ``SAFETY_TIMEOUT_S``.
+    """
 
     def handler(conn: socket.socket) -> None:
         with socket.create_connection(address) as upstream:
             conn.setblocking(False)
-            while True:
-                if isinstance(conn, ssl.SSLSocket) and conn.pending():
-                    readable: List[Any] = [conn]
+            upstream.setblocking(False)
+            owed = {conn: bytearray(), upstream: bytearray()}  # what each side is still owed
+            peer = {conn: upstream, upstream: conn}
+            upstream_open = True
+            while upstream_open or owed[conn]:
+                readers = [
+                    side
+                    for side in ((conn, upstream) if upstream_open else (conn,))
+                    if len(owed[peer[side]]) < _RELAY_BUFFER_BYTES
+                ]
+                writers = [side for side in (conn, upstream) if owed[side]]
+                if isinstance(conn, ssl.SSLSocket) and conn.pending() and conn in readers:
+                    readable: List[Any] = [conn]  # decrypted bytes select cannot see
+                    writable: List[Any] = []
                 else:
-                    readable, _, _ = select.select([conn, upstream], [], [], SAFETY_TIMEOUT_S)
-                    if not readable:
+                    readable, writable, _ = select.select(readers, writers, [], SAFETY_TIMEOUT_S)
+                    if not readable and not writable:
                         return
                 for source in readable:
-                    target = upstream if source is conn else conn
                     try:
                         data = source.recv(65536)
-                    except ssl.SSLWantReadError:
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                         continue
                     if not data:
-                        return
-                    target.sendall(data)
+                        if source is conn:
+                            return
+                        upstream_open = False  # pass on what it sent, then stop
+                    owed[peer[source]] += data
+                for target in writable:
+                    try:
+                        sent = target.send(bytes(owed[target][:65536]))
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                        continue
+                    del owed[target][:sent]
 
     return handler
 

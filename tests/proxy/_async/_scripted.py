@@ -15,8 +15,9 @@ Event = Tuple[str, Any]
 
 
 class ScriptedStream(AsyncNetworkStream):
-    """Replays ``reads``; ``ssl_object`` exists only after ``start_tls`` and negotiates
-    "h2" when ``h2`` is true and the context offers it."""
+    """Replays ``reads``, one item per read, or part of it when the read asks for fewer
+    bytes (the rest comes next, as from a socket); ``ssl_object`` exists only after
+    ``start_tls`` and negotiates "h2" when ``h2`` is true and the context offers it."""
 
     def __init__(self, reads: List[bytes], log: List[Event], h2: bool) -> None:
         self._reads = reads
@@ -26,7 +27,13 @@ class ScriptedStream(AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self._log.append(("read_timeout", timeout))
-        return self._reads.pop(0) if self._reads else b""
+        if not self._reads:
+            return b""
+        item = self._reads[0]
+        if len(item) > max_bytes:
+            self._reads[0] = item[max_bytes:]
+            return item[:max_bytes]
+        return self._reads.pop(0)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._log.append(("write", buffer))

@@ -4,7 +4,8 @@ The pool lib sits below this one and must not import it, so the pool keeps a lis
 factories and this module appends its own on import (``httpcore._proxy`` imports this
 module, and the ``httpcore`` facade imports ``httpcore._proxy``).
 
-Dispatch: a ``socks5``/``socks5h`` proxy URL gives a SOCKS5 connection for every origin;
+Dispatch: a ``socks5``/``socks5h`` proxy URL gives a SOCKS5 connection for every origin
+(``socks4``/``socks4a``, beyond 1.0.9: a SOCKS4 connection);
 any other proxy URL gives a forwarding connection for ``http`` origins and a tunnelling
 connection for the others. Unlike 1.0.9, the pool's ``retries``, ``local_address``,
 ``uds`` and ``socket_options`` are passed on and apply to the connect to the proxy.
@@ -17,18 +18,27 @@ from httpcore._pool._async.connection_pool import AsyncConnectionPool, proxy_con
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
 
 from .http_proxy import create_http_proxy_connection
-from .socks_proxy import AsyncSocks5Connection
+from .socks_proxy import (
+    SOCKS4_SCHEMES,
+    AsyncSocks4Connection,
+    AsyncSocks5Connection,
+    socks_proxy_origin,
+)
 
-SOCKS_SCHEMES = (b"socks5", b"socks5h")
+SOCKS5_SCHEMES = (b"socks5", b"socks5h")
 
 
 def create_proxy_connection(
     pool: AsyncConnectionPool, proxy: Proxy, origin: Origin
 ) -> AsyncConnectionInterface:
     """The connection ``pool`` opens for ``origin`` through ``proxy``."""
-    if proxy.url.scheme in SOCKS_SCHEMES:
-        return AsyncSocks5Connection(
-            proxy_origin=proxy.url.origin,
+    scheme = proxy.url.scheme
+    if scheme in SOCKS5_SCHEMES or scheme in SOCKS4_SCHEMES:
+        connection_class = (
+            AsyncSocks4Connection if scheme in SOCKS4_SCHEMES else AsyncSocks5Connection
+        )
+        return connection_class(
+            proxy_origin=socks_proxy_origin(proxy.url),
             remote_origin=origin,
             proxy_auth=proxy.auth,
             ssl_context=pool._ssl_context,

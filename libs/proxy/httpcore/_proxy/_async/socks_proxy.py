@@ -1,4 +1,5 @@
-"""SOCKS5 proxies: ``AsyncSOCKSProxy`` and ``AsyncSocks5Connection`` (API.md §7.4).
+"""SOCKS proxies: ``AsyncSOCKSProxy``, ``AsyncSocks5Connection`` (API.md §7.4) and, beyond
+1.0.9 (httpcore#51), ``AsyncSocks4Connection`` for ``socks4://`` and ``socks4a://`` URLs.
 
 A connection serves one remote origin. Its first request, under a connect lock:
 
@@ -28,14 +29,25 @@ Deliberate differences from 1.0.9 (DESIGN.md: accepted options are honoured ever
   values for ``ConnectionPool(proxy=Proxy("socks5://..."))``) apply to that connect. The
   ``connect_tcp`` trace info lists ``local_address``/``socket_options`` only when set.
 * a proxy that closes the connection mid-handshake, or answers with bytes that are not
-  SOCKS5, is a ``ProxyError`` (1.0.9: a socksio exception).
+  SOCKS5, is a ``ProxyError`` (1.0.9: a socksio exception);
+* each reply is read to its full length, however the proxy splits it across TCP segments,
+  and never beyond (1.0.9 takes whatever one read returns as the whole reply).
+
+SOCKS4 (``socks4://``) connects to IPv4 addresses only: a host name is a ``ProxyError``
+that points to ``socks4a://``, where the proxy resolves names (SOCKS4a). SOCKS4 has user
+ids, not passwords: the username of ``proxy_auth`` is sent as the user id, and a
+non-empty password is a ValueError rather than silently dropped. ``URL.origin`` knows no
+default port for these schemes (as in 1.0.9); the proxy's port defaults to 1080 here.
+The steps and their traces are those of SOCKS5, the handshake traced
+``socks.setup_socks4_connection``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import ssl
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from httpcore._backends._auto import AutoBackend
 from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
@@ -83,7 +95,15 @@ REPLY_REASONS = (
     "Address type not supported",
 )
 
-READ_SIZE = 4096
+SOCKS4_SCHEMES = (b"socks4", b"socks4a")
+SOCKS_DEFAULT_PORT = 1080
+
+SOCKS4_GRANTED = 0x5A
+SOCKS4_REPLY_REASONS = {
+    0x5B: "Request rejected or failed",
+    0x5C: "Request rejected because the SOCKS server cannot reach identd on the client",
+    0x5D: "Request rejected because identd reports a different user id",
+}
 
 
 def require_socksio() -> None:
@@ -94,12 +114,68 @@ def require_socksio() -> None:
         raise RuntimeError(SOCKSIO_MISSING) from None
 
 
-async def _exchange(stream: AsyncNetworkStream, data: bytes, timeout: float | None) -> bytes:
-    await stream.write(data, timeout=timeout)
-    reply = await stream.read(max_bytes=READ_SIZE, timeout=timeout)
-    if not reply:
-        raise ProxyError("The proxy server closed the connection during the SOCKS5 handshake.")
+def socks_proxy_origin(url: URL) -> Origin:
+    """The origin of a SOCKS proxy URL (``socks4``/``socks4a`` included, port 1080 by default)."""
+    if url.scheme in SOCKS4_SCHEMES:
+        return Origin(url.scheme, url.host, url.port or SOCKS_DEFAULT_PORT)
+    return url.origin
+
+
+async def _read_reply(
+    stream: AsyncNetworkStream,
+    length: Callable[[bytes], int],
+    timeout: float | None,
+    version: str,
+) -> bytes:
+    """One reply of the proxy: ``length(prefix)`` is its length as far as ``prefix`` tells.
+
+    Asks for no more than the reply's length: what follows belongs to the tunnel.
+    """
+    reply = b""
+    needed = length(reply)
+    while len(reply) < needed:  # Each round reads at least one byte; needed is at most 262.
+        data = await stream.read(max_bytes=needed - len(reply), timeout=timeout)
+        if not data:
+            raise ProxyError(
+                f"The proxy server closed the connection during the {version} handshake."
+            )
+        reply += data
+        needed = length(reply)
     return reply
+
+
+def _two_bytes(prefix: bytes) -> int:
+    return 2
+
+
+def _socks5_command_reply_length(prefix: bytes) -> int:
+    # VER REP RSV ATYP BND.ADDR BND.PORT (RFC 1928 §6); a failure needs no more than REP.
+    if len(prefix) < 2 or prefix[1] != 0:
+        return 2
+    if len(prefix) < 5:
+        return 5
+    address_type = prefix[3]
+    if address_type == 1:
+        return 4 + 4 + 2
+    if address_type == 4:
+        return 4 + 16 + 2
+    if address_type == 3:
+        return 4 + 1 + prefix[4] + 2
+    return len(prefix)  # Not SOCKS5: socksio rejects it.
+
+
+def _eight_bytes(prefix: bytes) -> int:
+    return 8
+
+
+async def _exchange(
+    stream: AsyncNetworkStream,
+    data: bytes,
+    length: Callable[[bytes], int],
+    timeout: float | None,
+) -> bytes:
+    await stream.write(data, timeout=timeout)
+    return await _read_reply(stream, length, timeout, "SOCKS5")
 
 
 async def socks5_handshake(
@@ -121,7 +197,7 @@ async def socks5_handshake(
             else socks5.SOCKS5AuthMethod.USERNAME_PASSWORD
         )
         connection.send(socks5.SOCKS5AuthMethodsRequest([method]))
-        reply = await _exchange(stream, connection.data_to_send(), timeout)
+        reply = await _exchange(stream, connection.data_to_send(), _two_bytes, timeout)
         if len(reply) == 2 and reply[0] == 5 and reply[1:2] != method.value:
             asked = AUTH_METHOD_NAMES[method.value[0]]
             got = AUTH_METHOD_NAMES.get(reply[1], "UNKNOWN")
@@ -131,7 +207,7 @@ async def socks5_handshake(
         if auth is not None:
             username, password = auth
             connection.send(socks5.SOCKS5UsernamePasswordRequest(username, password))
-            reply = await _exchange(stream, connection.data_to_send(), timeout)
+            reply = await _exchange(stream, connection.data_to_send(), _two_bytes, timeout)
             answer = connection.receive_data(reply)
             assert isinstance(answer, socks5.SOCKS5UsernamePasswordReply)
             if not answer.success:
@@ -142,7 +218,8 @@ async def socks5_handshake(
                 socks5.SOCKS5Command.CONNECT, (host.decode("ascii"), port)
             )
         )
-        reply = await _exchange(stream, connection.data_to_send(), timeout)
+        request_data = connection.data_to_send()
+        reply = await _exchange(stream, request_data, _socks5_command_reply_length, timeout)
         if len(reply) >= 2 and reply[0] == 5 and reply[1] != 0:
             reason = REPLY_REASONS[reply[1]] if reply[1] < len(REPLY_REASONS) else "UNKOWN"
             raise ProxyError(f"Proxy Server could not connect: {reason}.")
@@ -151,10 +228,73 @@ async def socks5_handshake(
         raise ProxyError(f"Invalid SOCKS5 reply from the proxy server: {exc}") from exc
 
 
-class AsyncSOCKSProxy(AsyncConnectionPool):
-    """A pool whose connections go through a SOCKS5 proxy (API.md §7.4).
+def _ipv4_address(host: str) -> Optional[str]:
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        return None
 
-    ``proxy_url``: the proxy (``socks5://`` or ``socks5h://``), kept as ``_proxy_url``.
+
+async def socks4_handshake(
+    stream: AsyncNetworkStream,
+    host: bytes,
+    port: int,
+    user_id: bytes,
+    resolve_by_proxy: bool,
+    timeout: float | None,
+) -> None:
+    """Negotiate a SOCKS4 (or, with ``resolve_by_proxy``, SOCKS4a) tunnel to ``(host, port)``.
+
+    ProxyError when the proxy refuses, or when plain SOCKS4 is asked for a host name. The
+    wire format is small enough to write here (socksio insists on a non-empty user id):
+    VN=4 CD=1 DSTPORT DSTIP USERID NUL, and for SOCKS4a DSTIP=0.0.0.1 then the name and
+    NUL; the reply is VN CD and six ignored bytes.
+    """
+    name = host.decode("ascii")
+    address = _ipv4_address(name)
+    if address is not None:
+        request = b"\x04\x01" + port.to_bytes(2, "big") + ipaddress.IPv4Address(address).packed
+        request += user_id + b"\x00"
+    elif ":" in name:
+        raise ProxyError(f"A SOCKS4 proxy cannot connect to the IPv6 address {name}.")
+    elif not resolve_by_proxy:
+        raise ProxyError(
+            f"A SOCKS4 proxy takes IPv4 addresses only, not the host name {name!r}: "
+            "use a socks4a:// proxy URL to have the proxy resolve it."
+        )
+    else:
+        request = b"\x04\x01" + port.to_bytes(2, "big") + b"\x00\x00\x00\x01"
+        request += user_id + b"\x00" + host + b"\x00"
+    await stream.write(request, timeout=timeout)
+    reply = await _read_reply(stream, _eight_bytes, timeout, "SOCKS4")
+    # VN is 0 by the protocol; some servers put 4 there, which costs nothing to accept.
+    if reply[0] not in (0, 4) or not 0x5A <= reply[1] <= 0x5F:
+        raise ProxyError(f"Invalid SOCKS4 reply from the proxy server: {reply!r}")
+    if reply[1] != SOCKS4_GRANTED:
+        reason = SOCKS4_REPLY_REASONS.get(reply[1], "UNKNOWN")
+        raise ProxyError(f"Proxy Server could not connect: {reason}.")
+
+
+def socks4_user_id(proxy_auth: Optional[Tuple[bytes, bytes]]) -> bytes:
+    """The SOCKS4 user id of ``proxy_auth``: its username; SOCKS4 has no passwords."""
+    if proxy_auth is None:
+        return b""
+    username, password = proxy_auth
+    if b"\x00" in username:
+        raise ValueError("A SOCKS4 user id cannot contain NUL bytes.")
+    if password:
+        raise ValueError(
+            "SOCKS4 proxies take a user id but no password: give proxy credentials with "
+            "an empty password, or use a SOCKS5 proxy."
+        )
+    return username
+
+
+class AsyncSOCKSProxy(AsyncConnectionPool):
+    """A pool whose connections go through a SOCKS proxy (API.md §7.4).
+
+    ``proxy_url``: the proxy (``socks5://`` or ``socks5h://``; also ``socks4://`` and
+    ``socks4a://``), kept as ``_proxy_url``.
     ``proxy_auth``: username and password (kept as ``_proxy_auth``). The other parameters
     configure the pool as in ``AsyncConnectionPool``; ``retries`` and the keyword-only
     ``local_address``, ``uds``, ``socket_options`` apply to the connect to the proxy.
@@ -198,9 +338,13 @@ class AsyncSOCKSProxy(AsyncConnectionPool):
         )
 
     def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
-        """A SOCKS5 connection, whatever the origin's scheme."""
-        return AsyncSocks5Connection(
-            proxy_origin=self._proxy_url.origin,
+        """A SOCKS5 connection (SOCKS4 for socks4 proxy URLs), whatever the origin's scheme."""
+        scheme = self._proxy_url.scheme
+        connection_class = (
+            AsyncSocks4Connection if scheme in SOCKS4_SCHEMES else AsyncSocks5Connection
+        )
+        return connection_class(
+            proxy_origin=socks_proxy_origin(self._proxy_url),
             remote_origin=origin,
             proxy_auth=self._proxy_auth,
             ssl_context=self._ssl_context,
@@ -312,16 +456,8 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
         remote = self._remote_origin
         stream = await self._connect_proxy(request, timeout)
         try:
-            kwargs: Dict[str, Any] = {
-                "stream": stream,
-                "host": remote.host.decode("ascii"),
-                "port": remote.port,
-                "auth": self._proxy_auth,
-            }
-            async with Trace("setup_socks5_connection", logger, request, kwargs) as trace:
-                await socks5_handshake(stream, remote.host, remote.port, self._proxy_auth, timeout)
-                trace.return_value = stream
-
+            await self._setup_tunnel(stream, request, timeout)
+            kwargs: Dict[str, Any]
             if remote.scheme == b"https" or remote.scheme == b"wss":
                 kwargs = {
                     "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
@@ -344,6 +480,20 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
             with AsyncShieldCancellation():
                 await stream.aclose()
             raise
+
+    async def _setup_tunnel(
+        self, stream: AsyncNetworkStream, request: Request, timeout: float | None
+    ) -> None:
+        remote = self._remote_origin
+        kwargs: Dict[str, Any] = {
+            "stream": stream,
+            "host": remote.host.decode("ascii"),
+            "port": remote.port,
+            "auth": self._proxy_auth,
+        }
+        async with Trace("setup_socks5_connection", logger, request, kwargs) as trace:
+            await socks5_handshake(stream, remote.host, remote.port, self._proxy_auth, timeout)
+            trace.return_value = stream
 
     def can_handle_request(self, origin: Origin) -> bool:
         return origin == self._remote_origin
@@ -385,4 +535,69 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
         return f"<{type(self).__name__} [{self.info()}]>"
 
 
-__all__ = ["AsyncSOCKSProxy", "AsyncSocks5Connection", "require_socksio", "socks5_handshake"]
+class AsyncSocks4Connection(AsyncSocks5Connection):
+    """A connection to one origin through a SOCKS4 proxy, or SOCKS4a when the proxy
+    origin's scheme is ``socks4a`` (see the module header). Raises ValueError for
+    ``proxy_auth`` with a password.
+    """
+
+    def __init__(
+        self,
+        proxy_origin: Origin,
+        remote_origin: Origin,
+        proxy_auth: Optional[Tuple[bytes, bytes]] = None,
+        ssl_context: ssl.SSLContext | None = None,
+        keepalive_expiry: float | None = None,
+        http1: bool = True,
+        http2: bool = False,
+        network_backend: AsyncNetworkBackend | None = None,
+        *,
+        retries: int = 0,
+        local_address: str | None = None,
+        uds: str | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> None:
+        self._user_id = socks4_user_id(proxy_auth)
+        super().__init__(
+            proxy_origin,
+            remote_origin,
+            proxy_auth,
+            ssl_context,
+            keepalive_expiry,
+            http1,
+            http2,
+            network_backend,
+            retries=retries,
+            local_address=local_address,
+            uds=uds,
+            socket_options=socket_options,
+        )
+
+    async def _setup_tunnel(
+        self, stream: AsyncNetworkStream, request: Request, timeout: float | None
+    ) -> None:
+        remote = self._remote_origin
+        resolve_by_proxy = self._proxy_origin.scheme == b"socks4a"
+        kwargs: Dict[str, Any] = {
+            "stream": stream,
+            "host": remote.host.decode("ascii"),
+            "port": remote.port,
+            "user_id": self._user_id,
+        }
+        async with Trace("setup_socks4_connection", logger, request, kwargs) as trace:
+            await socks4_handshake(
+                stream, remote.host, remote.port, self._user_id, resolve_by_proxy, timeout
+            )
+            trace.return_value = stream
+
+
+__all__ = [
+    "AsyncSOCKSProxy",
+    "AsyncSocks4Connection",
+    "AsyncSocks5Connection",
+    "SOCKS4_SCHEMES",
+    "require_socksio",
+    "socks4_handshake",
+    "socks5_handshake",
+    "socks_proxy_origin",
+]
