@@ -63,11 +63,11 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[bytes], RawServer]]:
+def raw_server() -> Iterator[Callable[..., RawServer]]:
     servers: List[RawServer] = []
 
-    def start(reply: bytes) -> RawServer:
-        server = RawServer(reply)
+    def start(reply: bytes, drop_second: bool = False) -> RawServer:
+        server = RawServer(reply, drop_second=drop_second)
         servers.append(server)
         return server
 

@@ -26,7 +26,7 @@ IDLE_CLOSE_POLL_S = 0.01
 CHUNK_BYTES = 1024 * 1024
 UNREADABLE_UPLOAD_CHUNKS = 512
 
-StartRawServer = Callable[[bytes], RawServer]
+StartRawServer = Callable[..., RawServer]
 
 LIBRARY_AND_BACKEND = [
     ("asyncio", "auto"),
@@ -514,6 +514,79 @@ async def test_server_closing_without_a_response_is_remote_protocol_error(
             httpcore.RemoteProtocolError, match="Server disconnected without sending a response."
         ):
             await pool.request("GET", f"http://127.0.0.1:{server.port}/")
+
+
+# --- stale keep-alive connections (beyond 1.0.9: see httpcore._core._stale) ---------------
+
+KEEP_ALIVE_HELLO = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHello"
+
+
+async def after_one_request(
+    server: RawServer, backend: Optional[httpcore.AsyncNetworkBackend]
+) -> httpcore.AsyncConnectionPool:
+    """A pool holding one idle connection the server will drop when it is next used."""
+    pool = make_pool(backend)
+    response = await pool.request("GET", f"http://127.0.0.1:{server.port}/")
+    assert response.content == b"Hello"
+    assert len(pool.connections) == 1
+    return pool
+
+
+async def body_once() -> AsyncIterator[bytes]:
+    yield b"once"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+async def test_idempotent_request_on_a_stale_connection_is_retried_on_a_new_one(
+    raw_server: StartRawServer,
+    network_backend: Optional[httpcore.AsyncNetworkBackend],
+    method: str,
+) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    async with await after_one_request(server, network_backend) as pool:
+        url = f"http://127.0.0.1:{server.port}/"
+        response = await pool.request(method, url, content=b"body")
+        assert response.status == 200
+        assert server.connections == 2
+        assert [c.info() for c in pool.connections] == [
+            f"'http://127.0.0.1:{server.port}', HTTP/1.1, IDLE, Request Count: 1"
+        ]
+
+
+@pytest.mark.anyio
+async def test_stale_connection_retries_follow_the_method_the_extension_and_the_body(
+    raw_server: StartRawServer, network_backend: Optional[httpcore.AsyncNetworkBackend]
+) -> None:
+    attempts: List[Tuple[str, Dict[str, Any], bool]] = [
+        ("POST", {"content": b"body"}, False),
+        ("POST", {"content": b"b", "extensions": {"retry_on_stale_connection": True}}, True),
+        ("GET", {"extensions": {"retry_on_stale_connection": False}}, False),
+        ("PUT", {"content": body_once(), "headers": {"Content-Length": "4"}}, False),
+    ]
+    for method, kwargs, retried in attempts:
+        server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+        async with await after_one_request(server, network_backend) as pool:
+            url = f"http://127.0.0.1:{server.port}/"
+            if retried:
+                assert (await pool.request(method, url, **kwargs)).status == 200
+                assert server.connections == 2
+            else:
+                with pytest.raises(httpcore.RemoteProtocolError):
+                    await pool.request(method, url, **kwargs)
+                assert server.connections == 1
+                assert pool.connections == []
+
+
+@pytest.mark.anyio
+async def test_a_new_connection_that_fails_is_not_retried(
+    raw_server: StartRawServer, network_backend: Optional[httpcore.AsyncNetworkBackend]
+) -> None:
+    server = raw_server(b"")
+    async with make_pool(network_backend) as pool:
+        with pytest.raises(httpcore.RemoteProtocolError):
+            await pool.request("GET", f"http://127.0.0.1:{server.port}/")
+        assert server.connections == 1
 
 
 # --- tracing -----------------------------------------------------------------------------

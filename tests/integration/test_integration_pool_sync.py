@@ -26,7 +26,7 @@ CHUNK_BYTES = 1024 * 1024
 # Far more than the loopback socket buffers hold, so a peer that never reads blocks the writer.
 UNREADABLE_UPLOAD_CHUNKS = 512
 
-StartRawServer = Callable[[bytes], RawServer]
+StartRawServer = Callable[..., RawServer]
 
 
 @pytest.fixture(params=[False, True], ids=["http", "https"])
@@ -435,6 +435,87 @@ def test_truncated_body_is_remote_protocol_error(raw_server: StartRawServer) -> 
     with httpcore.ConnectionPool() as pool:
         with pytest.raises(httpcore.RemoteProtocolError):
             pool.request("GET", f"http://127.0.0.1:{server.port}/")
+
+
+# --- stale keep-alive connections (beyond 1.0.9: see httpcore._core._stale) ---------------
+
+KEEP_ALIVE_HELLO = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHello"
+
+
+def reuse_a_stale_connection(
+    server: RawServer, method: str, **kwargs: Any
+) -> Tuple[httpcore.ConnectionPool, Callable[[], httpcore.Response]]:
+    """A pool holding one idle connection the server will drop when it is next used."""
+    pool = httpcore.ConnectionPool()
+    url = f"http://127.0.0.1:{server.port}/"
+    assert pool.request("GET", url).content == b"Hello"
+    assert len(pool.connections) == 1
+    return pool, lambda: pool.request(method, url, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+def test_idempotent_request_on_a_stale_connection_is_retried_on_a_new_one(
+    raw_server: StartRawServer, method: str
+) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    pool, again = reuse_a_stale_connection(server, method, content=b"body")
+    with pool:
+        response = again()
+        assert response.status == 200
+        assert server.connections == 2
+        assert [c.info() for c in pool.connections] == [
+            f"'http://127.0.0.1:{server.port}', HTTP/1.1, IDLE, Request Count: 1"
+        ]
+
+
+def test_post_on_a_stale_connection_is_not_retried(raw_server: StartRawServer) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    pool, again = reuse_a_stale_connection(server, "POST", content=b"body")
+    with pool:
+        with pytest.raises(
+            httpcore.RemoteProtocolError, match="Server disconnected without sending a response."
+        ):
+            again()
+        assert server.connections == 1
+        assert pool.connections == []
+
+
+def test_the_extension_marks_a_post_as_safe_to_retry(raw_server: StartRawServer) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    extensions = {"retry_on_stale_connection": True}
+    pool, again = reuse_a_stale_connection(server, "POST", content=b"b", extensions=extensions)
+    with pool:
+        assert again().status == 200
+        assert server.connections == 2
+
+
+def test_the_extension_turns_retries_off(raw_server: StartRawServer) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    extensions = {"retry_on_stale_connection": False}
+    pool, again = reuse_a_stale_connection(server, "GET", extensions=extensions)
+    with pool:
+        with pytest.raises(httpcore.RemoteProtocolError):
+            again()
+        assert server.connections == 1
+
+
+def test_a_body_from_an_iterator_is_not_sent_twice(raw_server: StartRawServer) -> None:
+    server = raw_server(KEEP_ALIVE_HELLO, drop_second=True)
+    pool, again = reuse_a_stale_connection(
+        server, "PUT", content=iter([b"once"]), headers={"Content-Length": "4"}
+    )
+    with pool:
+        with pytest.raises(httpcore.RemoteProtocolError):
+            again()
+        assert server.connections == 1
+
+
+def test_a_new_connection_that_fails_is_not_retried(raw_server: StartRawServer) -> None:
+    server = raw_server(b"")
+    with httpcore.ConnectionPool() as pool:
+        with pytest.raises(httpcore.RemoteProtocolError):
+            pool.request("GET", f"http://127.0.0.1:{server.port}/")
+        assert server.connections == 1
 
 
 # --- tracing and the top-level helpers ---------------------------------------------------

@@ -44,6 +44,11 @@ from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend
 from httpcore._core._async.request_interface import AsyncRequestInterface
 from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout, UnsupportedProtocol
 from httpcore._core._models import Origin, Proxy, Request, Response
+from httpcore._core._stale import (
+    MAX_STALE_RETRIES,
+    is_stale_connection_error,
+    may_retry_on_stale_connection,
+)
 from httpcore._core._synchronization import AsyncEvent, AsyncShieldCancellation, AsyncThreadLock
 from httpcore._protocols._async.connection import AsyncHTTPConnection
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
@@ -195,6 +200,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         timeout = timeouts.get("pool", None)
         queued: QueuedRequest[AsyncConnectionInterface] = QueuedRequest(request.url.origin)
         state = self._state
+        stale_retries = MAX_STALE_RETRIES
         try:
             await self._close_connections(self._run(lambda: state.add(queued)))
             while True:
@@ -203,6 +209,21 @@ class AsyncConnectionPool(AsyncRequestInterface):
                     response = await connection.handle_async_request(request)
                 except ConnectionNotAvailable:
                     # Sent back (an HTTP/1.1 connection busy after all): wait again.
+                    closing = self._run(lambda: state.retry(queued))
+                    await self._close_connections(closing)
+                    continue
+                except Exception as exc:
+                    # A keep-alive connection the server had closed: the request never
+                    # reached it, so send it again on another (``_core._stale``).
+                    if not (
+                        stale_retries
+                        and is_stale_connection_error(exc)
+                        and may_retry_on_stale_connection(
+                            request.method, request.headers, request.stream, request.extensions
+                        )
+                    ):
+                        raise
+                    stale_retries -= 1
                     closing = self._run(lambda: state.retry(queued))
                     await self._close_connections(closing)
                     continue

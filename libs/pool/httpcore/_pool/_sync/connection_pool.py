@@ -46,6 +46,11 @@ from httpcore._backends._base import SOCKET_OPTION, NetworkBackend
 from httpcore._core._sync.request_interface import RequestInterface
 from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout, UnsupportedProtocol
 from httpcore._core._models import Origin, Proxy, Request, Response
+from httpcore._core._stale import (
+    MAX_STALE_RETRIES,
+    is_stale_connection_error,
+    may_retry_on_stale_connection,
+)
 from httpcore._core._synchronization import Event, ShieldCancellation, ThreadLock
 from httpcore._protocols._sync.connection import HTTPConnection
 from httpcore._protocols._sync.connection_interface import ConnectionInterface
@@ -197,6 +202,7 @@ class ConnectionPool(RequestInterface):
         timeout = timeouts.get("pool", None)
         queued: QueuedRequest[ConnectionInterface] = QueuedRequest(request.url.origin)
         state = self._state
+        stale_retries = MAX_STALE_RETRIES
         try:
             self._close_connections(self._run(lambda: state.add(queued)))
             while True:
@@ -205,6 +211,21 @@ class ConnectionPool(RequestInterface):
                     response = connection.handle_request(request)
                 except ConnectionNotAvailable:
                     # Sent back (an HTTP/1.1 connection busy after all): wait again.
+                    closing = self._run(lambda: state.retry(queued))
+                    self._close_connections(closing)
+                    continue
+                except Exception as exc:
+                    # A keep-alive connection the server had closed: the request never
+                    # reached it, so send it again on another (``_core._stale``).
+                    if not (
+                        stale_retries
+                        and is_stale_connection_error(exc)
+                        and may_retry_on_stale_connection(
+                            request.method, request.headers, request.stream, request.extensions
+                        )
+                    ):
+                        raise
+                    stale_retries -= 1
                     closing = self._run(lambda: state.retry(queued))
                     self._close_connections(closing)
                     continue

@@ -20,6 +20,8 @@ Errors: a ``WriteError`` while sending is swallowed so that an early response (a
 rejecting an upload) is still read; if the server then sent nothing, the parser reports
 "Server disconnected without sending a response.". Invalid request heads raise
 ``LocalProtocolError`` before anything is written; invalid responses ``RemoteProtocolError``.
+A read error or disconnect before any response byte on a connection that had served a
+request before is marked as a stale connection's (``_core._stale``): the pool may retry.
 
 Cost per request, untraced: one validation pass over the headers (none for a head sent
 before: ``request_head`` remembers valid heads, ``parse_head`` recent response heads), no
@@ -39,8 +41,14 @@ from typing import Any, AsyncIterable, Optional, Type
 
 from httpcore._backends._base import AsyncNetworkStream
 from httpcore._core._bytestreams import BodyStream, ByteStream
-from httpcore._core._exceptions import ConnectionNotAvailable, WriteError
+from httpcore._core._exceptions import (
+    ConnectionNotAvailable,
+    ReadError,
+    RemoteProtocolError,
+    WriteError,
+)
 from httpcore._core._models import Origin, Request, Response
+from httpcore._core._stale import mark_stale_connection_error
 from httpcore._core._synchronization import AsyncShieldCancellation, AsyncThreadLock
 from httpcore._core._trace import Trace
 from httpcore._core._urls import DEFAULT_ORIGIN_PORTS
@@ -102,6 +110,8 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         # Whether the current request went out in full (a swallowed WriteError leaves it
         # False, and the connection is then not reused).
         self._request_sent = False
+        # Whether any byte of the current response arrived (see ``_core._stale``).
+        self._response_bytes = False
 
     # Sending a request.
 
@@ -135,6 +145,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
                 self._state = ACTIVE
                 self._expire_at = None
                 self._request_sent = False
+                self._response_bytes = False
             else:
                 raise ConnectionNotAvailable()
 
@@ -153,13 +164,20 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
                 except WriteError:
                     pass  # Read the response anyway: the server may have answered early.
                 head = await self._receive_response_head(read_timeout)
-        except BaseException:
+        except BaseException as exc:
             with AsyncShieldCancellation():
                 if traced:
                     async with Trace("response_closed", logger, request):
                         await self._response_closed()
                 else:
                     await self._response_closed()
+            if (
+                not self._response_bytes
+                and self._request_count > 1
+                and isinstance(exc, (RemoteProtocolError, ReadError))
+            ):
+                # Reused, and gone before answering: perhaps closed while idle.
+                mark_stale_connection_error(exc)
             raise
 
         http_version = _HTTP_VERSIONS.get(head.http_version)
@@ -289,6 +307,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
                 # ``_receive_data``, inline: the usual response needs one read here.
                 data = await network_stream.read(self.READ_NUM_BYTES, timeout)
                 if data:
+                    self._response_bytes = True
                     parser.feed(data)
                 else:
                     parser.feed_eof()
