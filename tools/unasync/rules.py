@@ -69,6 +69,7 @@ RULES: dict[str, str | None] = {
     "AsyncForwardHTTPConnection": "ForwardHTTPConnection",
     "AsyncTunnelHTTPConnection": "TunnelHTTPConnection",
     "AsyncSocks5Connection": "Socks5Connection",
+    "AsyncSocks4Connection": "Socks4Connection",
     # Module paths (`from .._async.mock import ...` becomes `from .._sync.mock import ...`).
     "_async": "_sync",
     "_auto": "_sync_backend",

@@ -15,7 +15,7 @@ from httpcore._core._exceptions import ProxyError
 from httpcore._core._models import Origin, Proxy
 from httpcore._pool._sync.connection_pool import ConnectionPool
 from httpcore._proxy._sync.socks_proxy import (
-    AsyncSocks4Connection,
+    Socks4Connection,
     Socks5Connection,
     SOCKSProxy,
 )
@@ -37,11 +37,11 @@ def test_socks4_proxy_urls_give_socks4_connections_on_port_1080_by_default() -> 
     for url in ("socks4://localhost", "socks4a://localhost"):
         proxy = SOCKSProxy(url)
         connection = proxy.create_connection(Origin(b"http", b"a", 80))
-        assert isinstance(connection, AsyncSocks4Connection)
+        assert isinstance(connection, Socks4Connection)
         assert connection._proxy_origin == Origin(url.split(":")[0].encode(), b"localhost", 1080)
     pool = ConnectionPool(proxy=Proxy("socks4a://localhost:1081"))
     connection = pool.create_connection(Origin(b"https", b"a", 443))
-    assert isinstance(connection, AsyncSocks4Connection)
+    assert isinstance(connection, Socks4Connection)
     assert connection._proxy_origin == Origin(b"socks4a", b"localhost", 1081)
     socks5 = ConnectionPool(proxy=Proxy("socks5://localhost")).create_connection(
         Origin(b"http", b"a", 80)
@@ -55,7 +55,7 @@ def test_socks4_connects_to_an_ipv4_address() -> None:
         response = proxy.request("GET", "http://127.0.0.1:8000/")
         assert response.content == b"Hello, world!"
         assert [repr(c) for c in proxy.connections] == [
-            "<AsyncSocks4Connection ['http://127.0.0.1:8000', HTTP/1.1, IDLE, Request Count: 1]>"
+            "<Socks4Connection ['http://127.0.0.1:8000', HTTP/1.1, IDLE, Request Count: 1]>"
         ]
     writes = backend.writes()
     assert writes[0] == b"\x04\x01\x1f\x40\x7f\x00\x00\x01\x00"

@@ -22,7 +22,7 @@ from httpcore._protocols._sync.connection_interface import ConnectionInterface
 from .http_proxy import create_http_proxy_connection
 from .socks_proxy import (
     SOCKS4_SCHEMES,
-    AsyncSocks4Connection,
+    Socks4Connection,
     Socks5Connection,
     socks_proxy_origin,
 )
@@ -37,7 +37,7 @@ def create_proxy_connection(
     scheme = proxy.url.scheme
     if scheme in SOCKS5_SCHEMES or scheme in SOCKS4_SCHEMES:
         connection_class = (
-            AsyncSocks4Connection if scheme in SOCKS4_SCHEMES else Socks5Connection
+            Socks4Connection if scheme in SOCKS4_SCHEMES else Socks5Connection
         )
         return connection_class(
             proxy_origin=socks_proxy_origin(proxy.url),
