@@ -18,6 +18,11 @@ command -v bazel >/dev/null || need_apt+=(bazel-bootstrap)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # nghttpd: the HTTP/2 server of the integration tests (trailers; tools/servers/nghttpd.py).
 command -v nghttpd >/dev/null || [ -x /usr/sbin/nghttpd ] || need_apt+=(nghttp2-server)
+# tinyproxy, microsocks, stunnel4: the real proxies of the proxy integration tests
+# (tools/servers/tinyproxy.py, microsocks.py, stunnel.py: an HTTPS proxy in front of tinyproxy).
+command -v tinyproxy >/dev/null || [ -x /usr/bin/tinyproxy ] || need_apt+=(tinyproxy)
+command -v microsocks >/dev/null || [ -x /usr/bin/microsocks ] || need_apt+=(microsocks)
+command -v stunnel4 >/dev/null || [ -x /usr/bin/stunnel4 ] || need_apt+=(stunnel4)
 tools/apt_install.sh ${need_apt[@]+"${need_apt[@]}"}
 
 step "locked wheels"
