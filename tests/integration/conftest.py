@@ -10,6 +10,9 @@
 - ``closed_port``: a port nothing listens on (connects are refused).
 - ``raw_server``: starts ``tools.servers.raw.RawServer``s that answer every request with
   fixed bytes (garbage, or nothing at all) and then close; all are stopped at teardown.
+- ``tinyproxy``, ``tinyproxy_auth``, ``https_proxy``, ``microsocks``, ``microsocks_auth``,
+  ``socks4_server``: real proxies on loopback (see each fixture; credentials
+  ``PROXY_USER``/``PROXY_PASSWORD``), stopped at teardown. A missing program is an error.
 - ``nghttpd``: the session's ``tools.servers.nghttpd.NghttpdServer`` (nghttp2's HTTP/2
   server over TLS and cleartext, with trailers; see that module), stopped at teardown. A
   missing nghttpd (Debian: nghttp2-server) is an error, never a skip.
@@ -26,9 +29,17 @@ from typing import Callable, Iterator, List
 
 import pytest
 
+from tools.servers.microsocks import MicrosocksServer
 from tools.servers.nghttpd import NghttpdError, NghttpdServer
 from tools.servers.nginx import NginxServer
 from tools.servers.raw import RawServer
+from tools.servers.socks4 import Socks4Server
+from tools.servers.stunnel import StunnelFront
+from tools.servers.tinyproxy import TinyproxyServer
+
+# The credentials of the proxies started with authentication.
+PROXY_USER = "alice"
+PROXY_PASSWORD = "s3cret"
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +103,49 @@ def nghttpd() -> Iterator[NghttpdServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- proxies (tools.servers: tinyproxy, stunnel4, microsocks, socks4) ----------------------
+
+
+@pytest.fixture(scope="session")
+def tinyproxy() -> Iterator[TinyproxyServer]:
+    """An HTTP proxy (forwarding and CONNECT) without authentication."""
+    with TinyproxyServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tinyproxy_auth() -> Iterator[TinyproxyServer]:
+    """An HTTP proxy that requires Basic ``PROXY_USER``/``PROXY_PASSWORD``."""
+    with TinyproxyServer(auth=(PROXY_USER, PROXY_PASSWORD)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def https_proxy(tinyproxy: TinyproxyServer) -> Iterator[StunnelFront]:
+    """An HTTPS proxy: stunnel4 terminating TLS in front of ``tinyproxy`` (its own CA:
+    ``client_ssl_context()`` trusts it)."""
+    with StunnelFront(tinyproxy.port) as front:
+        yield front
+
+
+@pytest.fixture(scope="session")
+def microsocks() -> Iterator[MicrosocksServer]:
+    """A SOCKS5 proxy without authentication."""
+    with MicrosocksServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def microsocks_auth() -> Iterator[MicrosocksServer]:
+    """A SOCKS5 proxy that requires ``PROXY_USER``/``PROXY_PASSWORD``."""
+    with MicrosocksServer(auth=(PROXY_USER, PROXY_PASSWORD)) as server:
+        yield server
+
+
+@pytest.fixture
+def socks4_server() -> Iterator[Socks4Server]:
+    """A SOCKS4/SOCKS4a proxy (Python, in threads) that records the requests it got."""
+    with Socks4Server() as server:
+        yield server
