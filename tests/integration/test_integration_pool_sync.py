@@ -505,7 +505,8 @@ def test_a_body_from_an_iterator_is_not_sent_twice(raw_server: StartRawServer) -
         server, "PUT", content=iter([b"once"]), headers={"Content-Length": "4"}
     )
     with pool:
-        with pytest.raises(httpcore.RemoteProtocolError):
+        # The body may reach the closed socket and draw a reset.
+        with pytest.raises((httpcore.RemoteProtocolError, httpcore.ReadError)):
             again()
         assert server.connections == 1
 
