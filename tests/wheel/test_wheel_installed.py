@@ -1,4 +1,5 @@
-"""The installed wheel imports lean and loads its hot modules in the expected form.
+"""The installed wheel imports lean, loads its hot modules in the expected form, and types
+a user's program (``typing/user_program.py``) without ``Any`` leaking from the public API.
 
 Runs only against an installed wheel (``HTTPCORE_TEST_INSTALLED=1``, as ``tools/test.sh``
 does in a fresh virtualenv). ``HTTPCORE_EXPECT_PURE=1`` says the pure wheel is installed, so
@@ -86,3 +87,38 @@ def test_hot_modules_load_in_the_expected_form(tmp_path: pathlib.Path) -> None:
     for name, file in files.items():
         compiled = str(file).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
         assert compiled != expect_pure, f"{name} loaded from {file}"
+
+
+def run_mypy(program: pathlib.Path, tmp_path: pathlib.Path) -> "subprocess.CompletedProcess[str]":
+    # From outside the checkout, so that ``httpcore`` is the installed package (its
+    # ``py.typed`` makes mypy use its annotations), never the sources under libs/.
+    return subprocess.run(
+        [
+            sys.executable, "-m", "mypy", "--strict", "--disallow-any-expr", "--no-incremental",
+            "--cache-dir", str(tmp_path / "mypy-cache"), str(program),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_user_program_type_checks_strictly_against_the_wheel(tmp_path: pathlib.Path) -> None:
+    program = tmp_path / "user_program.py"
+    source = pathlib.Path(os.path.abspath(__file__)).parent / "typing" / "user_program.py"
+    program.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_mypy(program, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_type_check_sees_the_wheels_annotations(tmp_path: pathlib.Path) -> None:
+    # The same check fails a program that misuses a type: mypy really reads our annotations.
+    program = tmp_path / "wrong.py"
+    program.write_text(
+        "import httpcore\n"
+        "status: str = httpcore.request('GET', 'http://127.0.0.1/').status\n",
+        encoding="utf-8",
+    )
+    result = run_mypy(program, tmp_path)
+    assert result.returncode == 1
+    assert 'Incompatible types in assignment (expression has type "int"' in result.stdout
