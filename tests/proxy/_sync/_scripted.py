@@ -7,21 +7,23 @@ recorded in one shared log, in order."""
 from __future__ import annotations
 
 import ssl
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 from httpcore._backends._sync.mock import MockSSLObject
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend, NetworkStream
 from httpcore._core._exceptions import ConnectError
 
 Event = Tuple[str, Any]
+# What one read of a scripted stream gives: bytes, or an exception to raise.
+Script = Union[bytes, Exception]
 
 
 class ScriptedStream(NetworkStream):
     """Replays ``reads``, one item per read, or part of it when the read asks for fewer
-    bytes (the rest comes next, as from a socket); ``ssl_object`` exists only after
+    bytes (the rest comes next, as from a socket); an exception item is raised instead; ``ssl_object`` exists only after
     ``start_tls`` and negotiates "h2" when ``h2`` is true and the context offers it."""
 
-    def __init__(self, reads: List[bytes], log: List[Event], h2: bool) -> None:
+    def __init__(self, reads: List[Script], log: List[Event], h2: bool) -> None:
         self._reads = reads
         self._log = log
         self._h2 = h2
@@ -32,10 +34,14 @@ class ScriptedStream(NetworkStream):
         if not self._reads:
             return b""
         item = self._reads[0]
+        if isinstance(item, Exception):
+            self._reads.pop(0)
+            raise item
         if len(item) > max_bytes:
             self._reads[0] = item[max_bytes:]
             return item[:max_bytes]
-        return self._reads.pop(0)
+        self._reads.pop(0)
+        return item
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._log.append(("write", buffer))
@@ -60,7 +66,7 @@ class ScriptedStream(NetworkStream):
 class ScriptedBackend(NetworkBackend):
     """Connection ``i`` replays ``scripts[i]``; the first ``failures`` connects fail."""
 
-    def __init__(self, *scripts: List[bytes], h2: bool = False, failures: int = 0) -> None:
+    def __init__(self, *scripts: Sequence[Script], h2: bool = False, failures: int = 0) -> None:
         self._scripts = [list(script) for script in scripts]
         self._h2 = h2
         self._failures = failures

@@ -11,7 +11,13 @@ from typing import Any, Dict, List
 
 import pytest
 
-from httpcore._core._exceptions import ProxyError
+from httpcore._core._exceptions import (
+    ConnectError,
+    ConnectTimeout,
+    ProxyError,
+    ReadError,
+    ReadTimeout,
+)
 from httpcore._core._models import Origin, Proxy
 from httpcore._pool._sync.connection_pool import ConnectionPool
 from httpcore._proxy._sync.socks_proxy import (
@@ -212,3 +218,21 @@ def test_socks4_reply_split_across_reads() -> None:
     backend = ScriptedBackend([GRANTED[:1], GRANTED[1:5], GRANTED[5:]] + HELLO)
     with SOCKSProxy(SOCKS4, network_backend=backend) as proxy:
         assert (proxy.request("GET", "http://127.0.0.1/")).status == 200
+
+
+# Handshake failures are connect failures.
+
+
+def test_socks_handshake_timeouts_and_errors_are_connect_errors() -> None:
+    timed_out = ReadTimeout("The read operation timed out")
+    reset = ReadError("Connection reset by peer")
+    backend = ScriptedBackend([timed_out], [NO_AUTH, reset], [reset])
+    with SOCKSProxy("socks5://localhost", network_backend=backend) as proxy:
+        with pytest.raises(ConnectTimeout, match="timed out"):
+            proxy.request("GET", "http://example.com/")
+        with pytest.raises(ConnectError, match="reset"):
+            proxy.request("GET", "http://example.com/")
+        assert proxy.connections == []
+    with SOCKSProxy(SOCKS4, network_backend=backend) as proxy:
+        with pytest.raises(ConnectError, match="reset"):
+            proxy.request("GET", "http://127.0.0.1/")

@@ -21,7 +21,9 @@ stream is closed. Introspection before and after connecting follows ``AsyncHTTPC
 
 Deliberate differences from 1.0.9 (DESIGN.md: accepted options are honoured everywhere):
 
-* the handshake reads and writes use the ``connect`` timeout (1.0.9: no timeout);
+* the handshake reads and writes use the ``connect`` timeout (1.0.9: no timeout), and
+  fail as connecting does: ``ConnectTimeout``, ``ConnectError`` (1.0.9: the read or
+  write error of the stream);
 * TLS is started for ``wss`` as well as ``https`` (1.0.9: https only);
 * ``retries`` retries the connect to the proxy on ConnectError/ConnectTimeout (delays as
   ``AsyncHTTPConnection``, traced ``socks.retry``); ``local_address``, ``uds`` and
@@ -56,6 +58,10 @@ from httpcore._core._exceptions import (
     ConnectionNotAvailable,
     ConnectTimeout,
     ProxyError,
+    ReadError,
+    ReadTimeout,
+    WriteError,
+    WriteTimeout,
 )
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import AsyncLock, AsyncShieldCancellation
@@ -456,7 +462,13 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
         remote = self._remote_origin
         stream = await self._connect_proxy(request, timeout)
         try:
-            await self._setup_tunnel(stream, request, timeout)
+            try:
+                await self._setup_tunnel(stream, request, timeout)
+            except (ReadTimeout, WriteTimeout) as exc:
+                # The handshake is part of connecting, under the connect timeout.
+                raise ConnectTimeout(*exc.args) from exc
+            except (ReadError, WriteError) as exc:
+                raise ConnectError(*exc.args) from exc
             kwargs: Dict[str, Any]
             if remote.scheme == b"https" or remote.scheme == b"wss":
                 kwargs = {
