@@ -111,7 +111,13 @@ def extensions() -> list[Extension]:
         from Cython.Build import cythonize
     except ImportError:
         sys.exit("setup.py: the compiled build needs Cython>=3 (or set HTTPCORE_PURE=1)")
-    modules = [Extension(name, [source]) for name, source in read_hot_modules()]
+    # No debug information: Python's own CFLAGS carry -g, which makes each extension several
+    # times larger than its code, for users who never run a C debugger on it.
+    compile_args = [] if os.name == "nt" else ["-g0"]
+    modules = [
+        Extension(name, [source], extra_compile_args=compile_args)
+        for name, source in read_hot_modules()
+    ]
     return list(
         cythonize(
             modules,
