@@ -3,28 +3,44 @@
 #   OUT_DIR/httpcore-<version>-<python>-<abi>-<platform>.whl   hot modules compiled by Cython
 #   OUT_DIR/pure/httpcore-<version>-py3-none-any.whl           same sources, nothing compiled
 #                                                              (HTTPCORE_PURE=1, see setup.py)
-# Usage: tools/build_wheels.sh OUT_DIR
+# Usage: tools/build_wheels.sh [--compiled-only] OUT_DIR
 #
 # Each wheel is built by pip in an isolated build environment whose setuptools, wheel and
 # Cython come from third_party/wheelhouse only (tools/fetch_wheels.sh fills it), never from
-# the network. Each build starts from a fresh copy of the sources, so leftovers of earlier
-# builds (build/, *.egg-info, in-place .so or .c files) cannot reach a wheel.
+# the network; for a Python that has its own lock (third_party/requirements-py<XY>.lock, see
+# tools/lock_wheels.sh), from its wheelhouse third_party/wheelhouse-py<XY>
+# (tools/fetch_wheels.sh X.Y fills it), whose Cython wheel is built for that Python.
+# Each build starts from a fresh copy of the sources, so leftovers of earlier builds (build/,
+# *.egg-info, in-place .so or .c files) cannot reach a wheel.
 # PYTHON chooses the interpreter (default python3); the compiled wheel is for that one.
+# --compiled-only skips the pure wheel (tools/test_pythons.sh builds that once).
 set -euo pipefail
 
+compiled_only=0
+if [ "${1:-}" = --compiled-only ]; then
+    compiled_only=1
+    shift
+fi
 if [ $# -ne 1 ]; then
-    echo "usage: $0 OUT_DIR" >&2
+    echo "usage: $0 [--compiled-only] OUT_DIR" >&2
     exit 2
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 python=${PYTHON:-python3}
-wheelhouse="$top/third_party/wheelhouse"
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+tag="py${version/./}"
+wheelhouse="$top/third_party/wheelhouse"
+fetch_command=tools/fetch_wheels.sh
+if [ -f "$top/third_party/requirements-$tag.lock" ]; then
+    wheelhouse="$top/third_party/wheelhouse-$tag"
+    fetch_command="tools/fetch_wheels.sh $version"
+fi
 if ! ls "$wheelhouse"/[Cc]ython-*.whl >/dev/null 2>&1; then
-    echo "$0: no Cython wheel in $wheelhouse: run tools/fetch_wheels.sh first" >&2
+    echo "$0: no Cython wheel in $wheelhouse: run $fetch_command first" >&2
     exit 1
 fi
 
@@ -54,5 +70,9 @@ build() {  # build NAME DESTINATION [ENV=VALUE...]
 }
 
 build compiled "$out" HTTPCORE_PURE=0
+if [ "$compiled_only" = 1 ]; then
+    ls "$out"/httpcore-*.whl
+    exit 0
+fi
 build pure "$out/pure" HTTPCORE_PURE=1
 ls "$out"/httpcore-*.whl "$out"/pure/httpcore-*.whl

@@ -3,7 +3,10 @@
 #   1. bazel test //...   every lib's tests (compiled and pure forms), mypy --strict per lib
 #                         and over tests/tools, the unasync staleness check;
 #   2. pytest on the installed wheels: the compiled wheel and the pure wheel, each in a fresh
-#      virtualenv, so the suite also runs against what users install (test counts printed).
+#      virtualenv, so the suite also runs against what users install (test counts printed);
+#   3. the same on every other supported CPython (3.9, 3.10, 3.12, 3.13), each with its own
+#      compiled wheel and lock: tools/test_pythons.sh (a missing interpreter fails the run
+#      unless HTTPCORE_PYTHONS=3.12,... narrows the list explicitly).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -50,3 +53,6 @@ for form in compiled pure; do
     HTTPCORE_WHEEL=$(ls "$work"/dist/httpcore-*.whl) HTTPCORE_PURE_WHEEL=$(ls "$work"/dist/pure/httpcore-*.whl) \
         "$venv_python" -m pytest -q -p no:cacheprovider tests
 done
+
+step "the other supported Pythons"
+tools/test_pythons.sh
