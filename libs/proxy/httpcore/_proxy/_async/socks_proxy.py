@@ -385,6 +385,7 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
         socket_options: Iterable[SOCKET_OPTION] | None = None,
     ) -> None:
         require_socksio()
+        self._check_auth(proxy_auth)
         self._proxy_origin = proxy_origin
         self._remote_origin = remote_origin
         self._proxy_auth = proxy_auth
@@ -493,6 +494,9 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                 await stream.aclose()
             raise
 
+    def _check_auth(self, proxy_auth: Optional[Tuple[bytes, bytes]]) -> None:
+        """Reject credentials this proxy kind cannot use (SOCKS5 takes any pair)."""
+
     async def _setup_tunnel(
         self, stream: AsyncNetworkStream, request: Request, timeout: float | None
     ) -> None:
@@ -553,37 +557,8 @@ class AsyncSocks4Connection(AsyncSocks5Connection):
     ``proxy_auth`` with a password.
     """
 
-    def __init__(
-        self,
-        proxy_origin: Origin,
-        remote_origin: Origin,
-        proxy_auth: Optional[Tuple[bytes, bytes]] = None,
-        ssl_context: ssl.SSLContext | None = None,
-        keepalive_expiry: float | None = None,
-        http1: bool = True,
-        http2: bool = False,
-        network_backend: AsyncNetworkBackend | None = None,
-        *,
-        retries: int = 0,
-        local_address: str | None = None,
-        uds: str | None = None,
-        socket_options: Iterable[SOCKET_OPTION] | None = None,
-    ) -> None:
+    def _check_auth(self, proxy_auth: Optional[Tuple[bytes, bytes]]) -> None:
         self._user_id = socks4_user_id(proxy_auth)
-        super().__init__(
-            proxy_origin,
-            remote_origin,
-            proxy_auth,
-            ssl_context,
-            keepalive_expiry,
-            http1,
-            http2,
-            network_backend,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            socket_options=socket_options,
-        )
 
     async def _setup_tunnel(
         self, stream: AsyncNetworkStream, request: Request, timeout: float | None

@@ -387,6 +387,7 @@ class Socks5Connection(ConnectionInterface):
         socket_options: Iterable[SOCKET_OPTION] | None = None,
     ) -> None:
         require_socksio()
+        self._check_auth(proxy_auth)
         self._proxy_origin = proxy_origin
         self._remote_origin = remote_origin
         self._proxy_auth = proxy_auth
@@ -495,6 +496,9 @@ class Socks5Connection(ConnectionInterface):
                 stream.close()
             raise
 
+    def _check_auth(self, proxy_auth: Optional[Tuple[bytes, bytes]]) -> None:
+        """Reject credentials this proxy kind cannot use (SOCKS5 takes any pair)."""
+
     def _setup_tunnel(
         self, stream: NetworkStream, request: Request, timeout: float | None
     ) -> None:
@@ -555,37 +559,8 @@ class Socks4Connection(Socks5Connection):
     ``proxy_auth`` with a password.
     """
 
-    def __init__(
-        self,
-        proxy_origin: Origin,
-        remote_origin: Origin,
-        proxy_auth: Optional[Tuple[bytes, bytes]] = None,
-        ssl_context: ssl.SSLContext | None = None,
-        keepalive_expiry: float | None = None,
-        http1: bool = True,
-        http2: bool = False,
-        network_backend: NetworkBackend | None = None,
-        *,
-        retries: int = 0,
-        local_address: str | None = None,
-        uds: str | None = None,
-        socket_options: Iterable[SOCKET_OPTION] | None = None,
-    ) -> None:
+    def _check_auth(self, proxy_auth: Optional[Tuple[bytes, bytes]]) -> None:
         self._user_id = socks4_user_id(proxy_auth)
-        super().__init__(
-            proxy_origin,
-            remote_origin,
-            proxy_auth,
-            ssl_context,
-            keepalive_expiry,
-            http1,
-            http2,
-            network_backend,
-            retries=retries,
-            local_address=local_address,
-            uds=uds,
-            socket_options=socket_options,
-        )
 
     def _setup_tunnel(
         self, stream: NetworkStream, request: Request, timeout: float | None
