@@ -41,6 +41,7 @@ from typing import (
 
 from httpcore._backends._auto import AutoBackend
 from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend
+from httpcore._core import _deadline as deadline
 from httpcore._core._async.request_interface import AsyncRequestInterface
 from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout, UnsupportedProtocol
 from httpcore._core._models import Origin, Proxy, Request, Response
@@ -201,10 +202,17 @@ class AsyncConnectionPool(AsyncRequestInterface):
         queued: QueuedRequest[AsyncConnectionInterface] = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
+        deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
+        request_deadline = deadline.current()
         try:
             await self._close_connections(self._run(lambda: state.add(queued)))
             while True:
-                connection = await self._wait_for_connection(queued, timeout)
+                connection = await self._wait_for_connection(
+                    queued,
+                    timeout
+                    if request_deadline is None
+                    else deadline.bound_by(timeout, request_deadline, PoolTimeout),
+                )
                 try:
                     response = await connection.handle_async_request(request)
                 except ConnectionNotAvailable:
@@ -237,6 +245,9 @@ class AsyncConnectionPool(AsyncRequestInterface):
             except Exception:
                 pass  # The request's own error is the one to report.
             raise exc from None
+        finally:
+            if deadline_token is not None:
+                deadline.leave(deadline_token)
 
         # The connection built the response from checked parts: copy, don't re-validate.
         return Response._coerced(

@@ -43,6 +43,7 @@ from typing import (
 
 from httpcore._backends._sync_backend import SyncBackend
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend
+from httpcore._core import _deadline as deadline
 from httpcore._core._sync.request_interface import RequestInterface
 from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout, UnsupportedProtocol
 from httpcore._core._models import Origin, Proxy, Request, Response
@@ -203,10 +204,17 @@ class ConnectionPool(RequestInterface):
         queued: QueuedRequest[ConnectionInterface] = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
+        deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
+        request_deadline = deadline.current()
         try:
             self._close_connections(self._run(lambda: state.add(queued)))
             while True:
-                connection = self._wait_for_connection(queued, timeout)
+                connection = self._wait_for_connection(
+                    queued,
+                    timeout
+                    if request_deadline is None
+                    else deadline.bound_by(timeout, request_deadline, PoolTimeout),
+                )
                 try:
                     response = connection.handle_request(request)
                 except ConnectionNotAvailable:
@@ -239,6 +247,9 @@ class ConnectionPool(RequestInterface):
             except Exception:
                 pass  # The request's own error is the one to report.
             raise exc from None
+        finally:
+            if deadline_token is not None:
+                deadline.leave(deadline_token)
 
         # The connection built the response from checked parts: copy, don't re-validate.
         return Response._coerced(

@@ -24,6 +24,7 @@ from typing import Any, Dict, Iterable, Iterator, Optional, Type
 
 from httpcore._backends._auto import AutoBackend
 from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import ConnectError, ConnectTimeout
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import AsyncLock, AsyncShieldCancellation
@@ -107,7 +108,10 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                 f"Attempted to send request to {origin} on connection to {self._origin}"
             )
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            return await connection.handle_async_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             try:
                 async with self._request_lock:
                     connection = self._connection
@@ -124,7 +128,7 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                 if self._connection is None:
                     self._connect_failed = True
                 raise
-        return await connection.handle_async_request(request)
+            return await connection.handle_async_request(request)
 
     async def _connect(self, request: Request) -> AsyncNetworkStream:
         timeouts = request.extensions.get("timeout", {})
@@ -140,7 +144,7 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                         "host": origin.host.decode("ascii"),
                         "port": origin.port,
                         "local_address": self._local_address,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     async with Trace("connect_tcp", logger, request, kwargs) as trace:
@@ -149,7 +153,7 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                 else:
                     kwargs = {
                         "path": self._uds,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     async with Trace("connect_unix_socket", logger, request, kwargs) as trace:
@@ -161,7 +165,7 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                     kwargs = {
                         "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                         "server_hostname": sni_hostname or origin.host.decode("ascii"),
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                     }
                     async with Trace("start_tls", logger, request, kwargs) as trace:
                         stream = await stream.start_tls(**kwargs)
@@ -172,6 +176,8 @@ class AsyncHTTPConnection(AsyncConnectionInterface):
                     raise
                 retries_left -= 1
                 delay = next(delays)
+                if not deadline.leaves_time_for(delay):
+                    raise  # The total deadline would pass before the next attempt.
                 async with Trace("retry", logger, request, kwargs):
                     await self._network_backend.sleep(delay)
 

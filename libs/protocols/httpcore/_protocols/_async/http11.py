@@ -41,11 +41,14 @@ from typing import Any, AsyncIterable, Optional, Type
 
 from httpcore._backends._base import AsyncNetworkStream
 from httpcore._core._bytestreams import BodyStream, ByteStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import (
     ConnectionNotAvailable,
     ReadError,
+    ReadTimeout,
     RemoteProtocolError,
     WriteError,
+    WriteTimeout,
 )
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._stale import mark_stale_connection_error
@@ -112,6 +115,8 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         self._request_sent = False
         # Whether any byte of the current response arrived (see ``_core._stale``).
         self._response_bytes = False
+        # The total deadline of the request in progress (``_core._deadline``), or None.
+        self._deadline: Optional[float] = None
 
     # Sending a request.
 
@@ -153,6 +158,10 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         timeouts = extensions.get("timeout", {})
         write_timeout = timeouts.get("write", None)
         read_timeout = timeouts.get("read", None)
+        deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
+        # The request's total deadline (or None), for every wait of this exchange; the
+        # response stream keeps it for the body, read after this call returns.
+        self._deadline = request_deadline = deadline.current()
         # The same decision ``Trace`` makes for each scope, taken once per request.
         traced = extensions.get("trace") is not None or logger.isEnabledFor(logging.DEBUG)
         try:
@@ -179,6 +188,9 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
                 # Reused, and gone before answering: perhaps closed while idle.
                 mark_stale_connection_error(exc)
             raise
+        finally:
+            if deadline_token is not None:
+                deadline.leave(deadline_token)
 
         http_version = _HTTP_VERSIONS.get(head.http_version)
         if http_version is None:
@@ -193,7 +205,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         return Response._coerced(
             head.status_code,
             list(head.headers) if traced else head.headers,
-            AsyncHTTP11ResponseStream(self, request, read_timeout, traced),
+            AsyncHTTP11ResponseStream(self, request, read_timeout, request_deadline, traced),
             {
                 "http_version": http_version,
                 "reason_phrase": head.reason,
@@ -209,7 +221,9 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         try:
             async with Trace("send_request_headers", logger, request, kwargs):
                 head = self._start_exchange(request)
-                await self._network_stream.write(head.data, write_timeout)
+                await self._network_stream.write(
+                    head.data, self._bound(write_timeout, WriteTimeout)
+                )
             async with Trace("send_request_body", logger, request, kwargs):
                 await self._send_body(request.stream, body_writer(head), write_timeout)
                 self._request_sent = True
@@ -244,6 +258,13 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
             )
         return head
 
+    def _bound(self, timeout: float | None, error: Type[Exception]) -> float | None:
+        # ``timeout``, or less: what is left before the request's total deadline.
+        request_deadline = self._deadline
+        if request_deadline is None:
+            return timeout
+        return deadline.bound_by(timeout, request_deadline, error)
+
     async def _send_request(self, request: Request, timeout: float | None) -> None:
         head = self._start_exchange(request)
         network_stream = self._network_stream
@@ -252,20 +273,23 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         # The whole body when it is held in memory (a ``ByteStream`` is one fixed chunk).
         body = stream._content if type(stream) is ByteStream else None
         if body is None:
-            await network_stream.write(head.data, timeout)
+            await network_stream.write(head.data, self._bound(timeout, WriteTimeout))
             await self._send_body(request.stream, writer, timeout)
         else:
             data = writer.write(body)
             end = writer.end()
             if not data and not end:
-                await network_stream.write(head.data, timeout)
+                await network_stream.write(head.data, self._bound(timeout, WriteTimeout))
             elif len(data) <= COALESCE_BODY_BYTES:
-                await network_stream.write(b"".join((head.data, data, end)), timeout)
+                await network_stream.write(
+                    b"".join((head.data, data, end)),
+                    timeout if self._deadline is None else self._bound(timeout, WriteTimeout),
+                )
             else:
-                await network_stream.write(head.data, timeout)
-                await network_stream.write(data, timeout)
+                await network_stream.write(head.data, self._bound(timeout, WriteTimeout))
+                await network_stream.write(data, self._bound(timeout, WriteTimeout))
                 if end:
-                    await network_stream.write(end, timeout)
+                    await network_stream.write(end, self._bound(timeout, WriteTimeout))
         self._request_sent = True
 
     async def _send_body(
@@ -281,7 +305,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
             async for chunk in stream:
                 data = writer.write(chunk)
                 if data:
-                    await network_stream.write(data, timeout)
+                    await network_stream.write(data, self._bound(timeout, WriteTimeout))
         except BaseException:
             # Finish a body generator we stopped early, rather than leave it to the
             # garbage collector (which runs it outside any task).
@@ -292,7 +316,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
             raise
         end = writer.end()
         if end:
-            await network_stream.write(end, timeout)
+            await network_stream.write(end, self._bound(timeout, WriteTimeout))
 
     # Receiving the response.
 
@@ -305,7 +329,10 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
             event = parser.next_event()
             if event is NEED_DATA:
                 # ``_receive_data``, inline: the usual response needs one read here.
-                data = await network_stream.read(self.READ_NUM_BYTES, timeout)
+                data = await network_stream.read(
+                    self.READ_NUM_BYTES,
+                    timeout if self._deadline is None else self._bound(timeout, ReadTimeout),
+                )
                 if data:
                     self._response_bytes = True
                     parser.feed(data)
@@ -405,6 +432,7 @@ class AsyncHTTP11ResponseStream:
         "_connection",
         "_request",
         "_timeout",
+        "_deadline",
         "_traced",
         "_trace",
         "_done",
@@ -416,11 +444,13 @@ class AsyncHTTP11ResponseStream:
         connection: AsyncHTTP11Connection,
         request: Request,
         timeout: float | None,
+        request_deadline: float | None,
         traced: bool,
     ) -> None:
         self._connection = connection
         self._request = request
         self._timeout = timeout
+        self._deadline = request_deadline
         self._traced = traced
         # The "receive_response_body" scope, open from the first chunk asked to the end.
         self._trace: Optional[Trace] = None
@@ -450,7 +480,11 @@ class AsyncHTTP11ResponseStream:
                     return event.data
                 if event is not NEED_DATA:
                     break  # EndOfMessage, or PAUSED after it or after a protocol switch.
-                await connection._receive_data(parser, self._timeout)
+                timeout = self._timeout
+                request_deadline = self._deadline
+                if request_deadline is not None:
+                    timeout = deadline.bound_by(timeout, request_deadline, ReadTimeout)
+                await connection._receive_data(parser, timeout)
             self._done = True
             finished, self._trace = self._trace, None
             if finished is not None:

@@ -87,6 +87,7 @@ from typing import (
 
 from httpcore._backends._base import AsyncNetworkStream, shared_by_threads
 from httpcore._core._bytestreams import BodyStream, ByteStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import (
     ConnectionNotAvailable,
     LocalProtocolError,
@@ -95,6 +96,7 @@ from httpcore._core._exceptions import (
     ReadTimeout,
     RemoteProtocolError,
     TimeoutException,
+    WriteTimeout,
 )
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import (
@@ -190,6 +192,9 @@ class _WriterTurn:
         self._timeout = timeout
 
     async def __aenter__(self) -> _WriterTurn:
+        # A request past its total deadline starts no write. One already started is bounded
+        # by the write timeout alone: cut short, it would break the connection for all.
+        deadline.bound(None, WriteTimeout)
         await self._connection._begin_writer_turn()
         return self
 
@@ -275,6 +280,17 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         no Host header); RemoteProtocolError for a stream reset, a GOAWAY, a protocol error
         of the server or a disconnect; and the network errors of the stream.
         """
+        timeouts = request.extensions.get("timeout", {})
+        if deadline.TOTAL in timeouts:
+            # Used on its own, this connection is where the total deadline starts.
+            deadline_token = deadline.enter(timeouts)
+            try:
+                return await self._handle_request(request)
+            finally:
+                deadline.leave(deadline_token)
+        return await self._handle_request(request)
+
+    async def _handle_request(self, request: Request) -> Response:
         origin = request.url.origin
         if not origin == self._origin:
             raise RuntimeError(
@@ -367,6 +383,8 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         content = AsyncHTTP2ResponseStream(
             self, request, stream, extensions, read_timeout, write_timeout, traced
         )
+        # Captured for the body, which is read after this call returns.
+        content._deadline = deadline.current()
         return Response(status, headers=headers, content=content, extensions=extensions)
 
     async def _initialize(
@@ -778,8 +796,10 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                         self._reading = False
                         self._wake_next_reader()
             else:
+                wait_timeout = read_timeout
                 try:
-                    await wakeup.wait(read_timeout)
+                    wait_timeout = deadline.bound(read_timeout, ReadTimeout)
+                    await wakeup.wait(wait_timeout)
                 except BaseException as exc:
                     with self._state_lock:
                         stream.wakeup = None
@@ -787,6 +807,8 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                         if not self._reading:
                             self._wake_next_reader()
                     if isinstance(exc, PoolTimeout):
+                        if wait_timeout is not read_timeout:
+                            raise ReadTimeout(deadline.EXPIRED) from None
                         raise ReadTimeout(
                             f"No data received on the HTTP/2 stream in {read_timeout} seconds"
                         ) from None
@@ -831,7 +853,9 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
     ) -> None:
         # One network read, its events dispatched, then what h2 has to send flushed.
         try:
-            data = await self._network_stream.read(self.READ_NUM_BYTES, read_timeout)
+            data = await self._network_stream.read(
+                self.READ_NUM_BYTES, deadline.bound(read_timeout, ReadTimeout)
+            )
         except TimeoutException:
             raise  # Only this request gives up; the connection is fine.
         except Exception as exc:
@@ -1150,6 +1174,7 @@ class AsyncHTTP2ResponseStream:
         "_extensions",
         "_read_timeout",
         "_write_timeout",
+        "_deadline",
         "_traced",
         "_trace",
         "_done",
@@ -1172,6 +1197,8 @@ class AsyncHTTP2ResponseStream:
         self._extensions = extensions
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
+        # The request's total deadline, if any, put back in force around each read.
+        self._deadline: Optional[float] = None
         self._traced = traced
         self._trace: Optional[Trace] = None
         self._done = False
@@ -1185,6 +1212,8 @@ class AsyncHTTP2ResponseStream:
             raise StopAsyncIteration
         connection = self._connection
         stream = self._stream
+        request_deadline = self._deadline
+        deadline_token = None if request_deadline is None else deadline.reapply(request_deadline)
         try:
             if self._traced and self._trace is None:
                 trace = Trace(
@@ -1225,6 +1254,9 @@ class AsyncHTTP2ResponseStream:
                     await failed_trace.__aexit__(type(exc), exc, exc.__traceback__)
                 await self.aclose()
             raise
+        finally:
+            if deadline_token is not None:
+                deadline.leave(deadline_token)
         raise StopAsyncIteration
 
     async def aclose(self) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Dict, Iterable, Iterator, Optional, Type
 
 from httpcore._backends._sync_backend import SyncBackend
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend, NetworkStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import ConnectError, ConnectTimeout
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import Lock, ShieldCancellation
@@ -109,7 +110,10 @@ class HTTPConnection(ConnectionInterface):
                 f"Attempted to send request to {origin} on connection to {self._origin}"
             )
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            return connection.handle_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             try:
                 with self._request_lock:
                     connection = self._connection
@@ -126,7 +130,7 @@ class HTTPConnection(ConnectionInterface):
                 if self._connection is None:
                     self._connect_failed = True
                 raise
-        return connection.handle_request(request)
+            return connection.handle_request(request)
 
     def _connect(self, request: Request) -> NetworkStream:
         timeouts = request.extensions.get("timeout", {})
@@ -142,7 +146,7 @@ class HTTPConnection(ConnectionInterface):
                         "host": origin.host.decode("ascii"),
                         "port": origin.port,
                         "local_address": self._local_address,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     with Trace("connect_tcp", logger, request, kwargs) as trace:
@@ -151,7 +155,7 @@ class HTTPConnection(ConnectionInterface):
                 else:
                     kwargs = {
                         "path": self._uds,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     with Trace("connect_unix_socket", logger, request, kwargs) as trace:
@@ -163,7 +167,7 @@ class HTTPConnection(ConnectionInterface):
                     kwargs = {
                         "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                         "server_hostname": sni_hostname or origin.host.decode("ascii"),
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                     }
                     with Trace("start_tls", logger, request, kwargs) as trace:
                         stream = stream.start_tls(**kwargs)
@@ -174,6 +178,8 @@ class HTTPConnection(ConnectionInterface):
                     raise
                 retries_left -= 1
                 delay = next(delays)
+                if not deadline.leaves_time_for(delay):
+                    raise  # The total deadline would pass before the next attempt.
                 with Trace("retry", logger, request, kwargs):
                     self._network_backend.sleep(delay)
 

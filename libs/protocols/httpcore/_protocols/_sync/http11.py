@@ -43,11 +43,14 @@ from typing import Any, Iterable, Optional, Type
 
 from httpcore._backends._base import NetworkStream
 from httpcore._core._bytestreams import BodyStream, ByteStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import (
     ConnectionNotAvailable,
     ReadError,
+    ReadTimeout,
     RemoteProtocolError,
     WriteError,
+    WriteTimeout,
 )
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._stale import mark_stale_connection_error
@@ -114,6 +117,8 @@ class HTTP11Connection(ConnectionInterface):
         self._request_sent = False
         # Whether any byte of the current response arrived (see ``_core._stale``).
         self._response_bytes = False
+        # The total deadline of the request in progress (``_core._deadline``), or None.
+        self._deadline: Optional[float] = None
 
     # Sending a request.
 
@@ -155,6 +160,10 @@ class HTTP11Connection(ConnectionInterface):
         timeouts = extensions.get("timeout", {})
         write_timeout = timeouts.get("write", None)
         read_timeout = timeouts.get("read", None)
+        deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
+        # The request's total deadline (or None), for every wait of this exchange; the
+        # response stream keeps it for the body, read after this call returns.
+        self._deadline = request_deadline = deadline.current()
         # The same decision ``Trace`` makes for each scope, taken once per request.
         traced = extensions.get("trace") is not None or logger.isEnabledFor(logging.DEBUG)
         try:
@@ -181,6 +190,9 @@ class HTTP11Connection(ConnectionInterface):
                 # Reused, and gone before answering: perhaps closed while idle.
                 mark_stale_connection_error(exc)
             raise
+        finally:
+            if deadline_token is not None:
+                deadline.leave(deadline_token)
 
         http_version = _HTTP_VERSIONS.get(head.http_version)
         if http_version is None:
@@ -195,7 +207,7 @@ class HTTP11Connection(ConnectionInterface):
         return Response._coerced(
             head.status_code,
             list(head.headers) if traced else head.headers,
-            HTTP11ResponseStream(self, request, read_timeout, traced),
+            HTTP11ResponseStream(self, request, read_timeout, request_deadline, traced),
             {
                 "http_version": http_version,
                 "reason_phrase": head.reason,
@@ -211,7 +223,9 @@ class HTTP11Connection(ConnectionInterface):
         try:
             with Trace("send_request_headers", logger, request, kwargs):
                 head = self._start_exchange(request)
-                self._network_stream.write(head.data, write_timeout)
+                self._network_stream.write(
+                    head.data, self._bound(write_timeout, WriteTimeout)
+                )
             with Trace("send_request_body", logger, request, kwargs):
                 self._send_body(request.stream, body_writer(head), write_timeout)
                 self._request_sent = True
@@ -246,6 +260,13 @@ class HTTP11Connection(ConnectionInterface):
             )
         return head
 
+    def _bound(self, timeout: float | None, error: Type[Exception]) -> float | None:
+        # ``timeout``, or less: what is left before the request's total deadline.
+        request_deadline = self._deadline
+        if request_deadline is None:
+            return timeout
+        return deadline.bound_by(timeout, request_deadline, error)
+
     def _send_request(self, request: Request, timeout: float | None) -> None:
         head = self._start_exchange(request)
         network_stream = self._network_stream
@@ -254,20 +275,23 @@ class HTTP11Connection(ConnectionInterface):
         # The whole body when it is held in memory (a ``ByteStream`` is one fixed chunk).
         body = stream._content if type(stream) is ByteStream else None
         if body is None:
-            network_stream.write(head.data, timeout)
+            network_stream.write(head.data, self._bound(timeout, WriteTimeout))
             self._send_body(request.stream, writer, timeout)
         else:
             data = writer.write(body)
             end = writer.end()
             if not data and not end:
-                network_stream.write(head.data, timeout)
+                network_stream.write(head.data, self._bound(timeout, WriteTimeout))
             elif len(data) <= COALESCE_BODY_BYTES:
-                network_stream.write(b"".join((head.data, data, end)), timeout)
+                network_stream.write(
+                    b"".join((head.data, data, end)),
+                    timeout if self._deadline is None else self._bound(timeout, WriteTimeout),
+                )
             else:
-                network_stream.write(head.data, timeout)
-                network_stream.write(data, timeout)
+                network_stream.write(head.data, self._bound(timeout, WriteTimeout))
+                network_stream.write(data, self._bound(timeout, WriteTimeout))
                 if end:
-                    network_stream.write(end, timeout)
+                    network_stream.write(end, self._bound(timeout, WriteTimeout))
         self._request_sent = True
 
     def _send_body(
@@ -283,7 +307,7 @@ class HTTP11Connection(ConnectionInterface):
             for chunk in stream:
                 data = writer.write(chunk)
                 if data:
-                    network_stream.write(data, timeout)
+                    network_stream.write(data, self._bound(timeout, WriteTimeout))
         except BaseException:
             # Finish a body generator we stopped early, rather than leave it to the
             # garbage collector (which runs it outside any task).
@@ -294,7 +318,7 @@ class HTTP11Connection(ConnectionInterface):
             raise
         end = writer.end()
         if end:
-            network_stream.write(end, timeout)
+            network_stream.write(end, self._bound(timeout, WriteTimeout))
 
     # Receiving the response.
 
@@ -307,7 +331,10 @@ class HTTP11Connection(ConnectionInterface):
             event = parser.next_event()
             if event is NEED_DATA:
                 # ``_receive_data``, inline: the usual response needs one read here.
-                data = network_stream.read(self.READ_NUM_BYTES, timeout)
+                data = network_stream.read(
+                    self.READ_NUM_BYTES,
+                    timeout if self._deadline is None else self._bound(timeout, ReadTimeout),
+                )
                 if data:
                     self._response_bytes = True
                     parser.feed(data)
@@ -407,6 +434,7 @@ class HTTP11ResponseStream:
         "_connection",
         "_request",
         "_timeout",
+        "_deadline",
         "_traced",
         "_trace",
         "_done",
@@ -418,11 +446,13 @@ class HTTP11ResponseStream:
         connection: HTTP11Connection,
         request: Request,
         timeout: float | None,
+        request_deadline: float | None,
         traced: bool,
     ) -> None:
         self._connection = connection
         self._request = request
         self._timeout = timeout
+        self._deadline = request_deadline
         self._traced = traced
         # The "receive_response_body" scope, open from the first chunk asked to the end.
         self._trace: Optional[Trace] = None
@@ -452,7 +482,11 @@ class HTTP11ResponseStream:
                     return event.data
                 if event is not NEED_DATA:
                     break  # EndOfMessage, or PAUSED after it or after a protocol switch.
-                connection._receive_data(parser, self._timeout)
+                timeout = self._timeout
+                request_deadline = self._deadline
+                if request_deadline is not None:
+                    timeout = deadline.bound_by(timeout, request_deadline, ReadTimeout)
+                connection._receive_data(parser, timeout)
             self._done = True
             finished, self._trace = self._trace, None
             if finished is not None:

@@ -32,7 +32,8 @@ import ssl
 from typing import Iterable, List, Optional, Tuple, Union
 
 from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend
-from httpcore._core._exceptions import ProxyError
+from httpcore._core import _deadline as deadline
+from httpcore._core._exceptions import ConnectTimeout, ProxyError
 from httpcore._core._headers import enforce_bytes, enforce_headers
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import AsyncLock, AsyncShieldCancellation
@@ -301,7 +302,10 @@ class AsyncTunnelHTTPConnection(AsyncConnectionInterface):
 
     async def handle_async_request(self, request: Request) -> Response:
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            return await connection.handle_async_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             async with self._connect_lock:
                 connection = self._connection
                 if connection is None:
@@ -312,7 +316,7 @@ class AsyncTunnelHTTPConnection(AsyncConnectionInterface):
                             await self._proxy_connection.aclose()
                         raise
                     self._connection = connection
-        return await connection.handle_async_request(request)
+            return await connection.handle_async_request(request)
 
     async def _open_tunnel(self, request: Request) -> AsyncConnectionInterface:
         proxy = self._proxy_origin
@@ -333,7 +337,9 @@ class AsyncTunnelHTTPConnection(AsyncConnectionInterface):
             kwargs = {
                 "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                 "server_hostname": remote.host.decode("ascii"),
-                "timeout": request.extensions.get("timeout", {}).get("connect", None),
+                "timeout": deadline.bound(
+                    request.extensions.get("timeout", {}).get("connect", None), ConnectTimeout
+                ),
             }
             async with Trace("start_tls", logger, request, kwargs) as trace:
                 stream = await stream.start_tls(**kwargs)

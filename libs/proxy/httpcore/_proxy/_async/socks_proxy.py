@@ -53,6 +53,7 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from httpcore._backends._auto import AutoBackend
 from httpcore._backends._base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import (
     ConnectError,
     ConnectionNotAvailable,
@@ -140,7 +141,9 @@ async def _read_reply(
     reply = b""
     needed = length(reply)
     while len(reply) < needed:  # Each round reads at least one byte; needed is at most 262.
-        data = await stream.read(max_bytes=needed - len(reply), timeout=timeout)
+        data = await stream.read(
+            max_bytes=needed - len(reply), timeout=deadline.bound(timeout, ReadTimeout)
+        )
         if not data:
             raise ProxyError(
                 f"The proxy server closed the connection during the {version} handshake."
@@ -180,7 +183,7 @@ async def _exchange(
     length: Callable[[bytes], int],
     timeout: float | None,
 ) -> bytes:
-    await stream.write(data, timeout=timeout)
+    await stream.write(data, timeout=deadline.bound(timeout, WriteTimeout))
     return await _read_reply(stream, length, timeout, "SOCKS5")
 
 
@@ -271,7 +274,7 @@ async def socks4_handshake(
     else:
         request = b"\x04\x01" + port.to_bytes(2, "big") + b"\x00\x00\x00\x01"
         request += user_id + b"\x00" + host + b"\x00"
-    await stream.write(request, timeout=timeout)
+    await stream.write(request, timeout=deadline.bound(timeout, WriteTimeout))
     reply = await _read_reply(stream, _eight_bytes, timeout, "SOCKS4")
     # VN is 0 by the protocol; some servers put 4 there, which costs nothing to accept.
     if reply[0] not in (0, 4) or not 0x5A <= reply[1] <= 0x5F:
@@ -406,7 +409,12 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
 
     async def handle_async_request(self, request: Request) -> Response:
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            if not connection.is_available():
+                raise ConnectionNotAvailable()
+            return await connection.handle_async_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             try:
                 async with self._connect_lock:
                     connection = self._connection
@@ -417,9 +425,7 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                 if self._connection is None:
                     self._connect_failed = True
                 raise
-        elif not connection.is_available():
-            raise ConnectionNotAvailable()
-        return await connection.handle_async_request(request)
+            return await connection.handle_async_request(request)
 
     async def _connect_proxy(self, request: Request, timeout: float | None) -> AsyncNetworkStream:
         delays = retry_delays()
@@ -431,7 +437,7 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                     kwargs = {
                         "host": self._proxy_origin.host.decode("ascii"),
                         "port": self._proxy_origin.port,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                     }
                     if self._local_address is not None:
                         kwargs["local_address"] = self._local_address
@@ -443,7 +449,7 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                 else:
                     kwargs = {
                         "path": self._uds,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     async with Trace("connect_unix_socket", logger, request, kwargs) as trace:
@@ -455,6 +461,8 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                     raise
                 retries_left -= 1
                 delay = next(delays)
+                if not deadline.leaves_time_for(delay):
+                    raise  # The total deadline would pass before the next attempt.
                 async with Trace("retry", logger, request, kwargs):
                     await self._network_backend.sleep(delay)
 
@@ -476,7 +484,7 @@ class AsyncSocks5Connection(AsyncConnectionInterface):
                     "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                     "server_hostname": request.extensions.get("sni_hostname")
                     or remote.host.decode("ascii"),
-                    "timeout": timeout,
+                    "timeout": deadline.bound(timeout, ConnectTimeout),
                 }
                 async with Trace("start_tls", logger, request, kwargs) as trace:
                     stream = await stream.start_tls(**kwargs)

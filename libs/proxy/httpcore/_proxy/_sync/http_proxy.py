@@ -34,7 +34,8 @@ import ssl
 from typing import Iterable, List, Optional, Tuple, Union
 
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend
-from httpcore._core._exceptions import ProxyError
+from httpcore._core import _deadline as deadline
+from httpcore._core._exceptions import ConnectTimeout, ProxyError
 from httpcore._core._headers import enforce_bytes, enforce_headers
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import Lock, ShieldCancellation
@@ -303,7 +304,10 @@ class TunnelHTTPConnection(ConnectionInterface):
 
     def handle_request(self, request: Request) -> Response:
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            return connection.handle_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             with self._connect_lock:
                 connection = self._connection
                 if connection is None:
@@ -314,7 +318,7 @@ class TunnelHTTPConnection(ConnectionInterface):
                             self._proxy_connection.close()
                         raise
                     self._connection = connection
-        return connection.handle_request(request)
+            return connection.handle_request(request)
 
     def _open_tunnel(self, request: Request) -> ConnectionInterface:
         proxy = self._proxy_origin
@@ -335,7 +339,9 @@ class TunnelHTTPConnection(ConnectionInterface):
             kwargs = {
                 "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                 "server_hostname": remote.host.decode("ascii"),
-                "timeout": request.extensions.get("timeout", {}).get("connect", None),
+                "timeout": deadline.bound(
+                    request.extensions.get("timeout", {}).get("connect", None), ConnectTimeout
+                ),
             }
             with Trace("start_tls", logger, request, kwargs) as trace:
                 stream = stream.start_tls(**kwargs)

@@ -55,6 +55,7 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from httpcore._backends._sync_backend import SyncBackend
 from httpcore._backends._base import SOCKET_OPTION, NetworkBackend, NetworkStream
+from httpcore._core import _deadline as deadline
 from httpcore._core._exceptions import (
     ConnectError,
     ConnectionNotAvailable,
@@ -142,7 +143,9 @@ def _read_reply(
     reply = b""
     needed = length(reply)
     while len(reply) < needed:  # Each round reads at least one byte; needed is at most 262.
-        data = stream.read(max_bytes=needed - len(reply), timeout=timeout)
+        data = stream.read(
+            max_bytes=needed - len(reply), timeout=deadline.bound(timeout, ReadTimeout)
+        )
         if not data:
             raise ProxyError(
                 f"The proxy server closed the connection during the {version} handshake."
@@ -182,7 +185,7 @@ def _exchange(
     length: Callable[[bytes], int],
     timeout: float | None,
 ) -> bytes:
-    stream.write(data, timeout=timeout)
+    stream.write(data, timeout=deadline.bound(timeout, WriteTimeout))
     return _read_reply(stream, length, timeout, "SOCKS5")
 
 
@@ -273,7 +276,7 @@ def socks4_handshake(
     else:
         request = b"\x04\x01" + port.to_bytes(2, "big") + b"\x00\x00\x00\x01"
         request += user_id + b"\x00" + host + b"\x00"
-    stream.write(request, timeout=timeout)
+    stream.write(request, timeout=deadline.bound(timeout, WriteTimeout))
     reply = _read_reply(stream, _eight_bytes, timeout, "SOCKS4")
     # VN is 0 by the protocol; some servers put 4 there, which costs nothing to accept.
     if reply[0] not in (0, 4) or not 0x5A <= reply[1] <= 0x5F:
@@ -408,7 +411,12 @@ class Socks5Connection(ConnectionInterface):
 
     def handle_request(self, request: Request) -> Response:
         connection = self._connection
-        if connection is None:
+        if connection is not None:
+            if not connection.is_available():
+                raise ConnectionNotAvailable()
+            return connection.handle_request(request)
+        # Used on its own, this connection is where the request's total deadline starts.
+        with deadline.scope(request.extensions):
             try:
                 with self._connect_lock:
                     connection = self._connection
@@ -419,9 +427,7 @@ class Socks5Connection(ConnectionInterface):
                 if self._connection is None:
                     self._connect_failed = True
                 raise
-        elif not connection.is_available():
-            raise ConnectionNotAvailable()
-        return connection.handle_request(request)
+            return connection.handle_request(request)
 
     def _connect_proxy(self, request: Request, timeout: float | None) -> NetworkStream:
         delays = retry_delays()
@@ -433,7 +439,7 @@ class Socks5Connection(ConnectionInterface):
                     kwargs = {
                         "host": self._proxy_origin.host.decode("ascii"),
                         "port": self._proxy_origin.port,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                     }
                     if self._local_address is not None:
                         kwargs["local_address"] = self._local_address
@@ -445,7 +451,7 @@ class Socks5Connection(ConnectionInterface):
                 else:
                     kwargs = {
                         "path": self._uds,
-                        "timeout": timeout,
+                        "timeout": deadline.bound(timeout, ConnectTimeout),
                         "socket_options": self._socket_options,
                     }
                     with Trace("connect_unix_socket", logger, request, kwargs) as trace:
@@ -457,6 +463,8 @@ class Socks5Connection(ConnectionInterface):
                     raise
                 retries_left -= 1
                 delay = next(delays)
+                if not deadline.leaves_time_for(delay):
+                    raise  # The total deadline would pass before the next attempt.
                 with Trace("retry", logger, request, kwargs):
                     self._network_backend.sleep(delay)
 
@@ -478,7 +486,7 @@ class Socks5Connection(ConnectionInterface):
                     "ssl_context": alpn_ssl_context(self._ssl_context, self._http2),
                     "server_hostname": request.extensions.get("sni_hostname")
                     or remote.host.decode("ascii"),
-                    "timeout": timeout,
+                    "timeout": deadline.bound(timeout, ConnectTimeout),
                 }
                 with Trace("start_tls", logger, request, kwargs) as trace:
                     stream = stream.start_tls(**kwargs)
