@@ -440,6 +440,18 @@ async def test_error_while_reading_the_body_closes_and_releases() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_body_of_the_wrong_type_is_a_type_error_that_names_no_connection_class() -> None:
+    # Through the pool the caller never chose a connection class: the message names none.
+    async with AsyncConnectionPool(network_backend=AsyncMockBackend(HELLO)) as pool:
+        with pytest.raises(TypeError) as info:
+            await pool.request("POST", "https://example.com/", content=123)  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "The request body must be bytes or an AsyncIterable of bytes, but got int."
+        )
+        assert pool.connections == []
+
+
+@pytest.mark.anyio
 async def test_invalid_response_leaves_the_pool_empty() -> None:
     async with AsyncConnectionPool(network_backend=AsyncMockBackend([b"wut\r\n\r\n"])) as pool:
         with pytest.raises(RemoteProtocolError):

@@ -418,6 +418,17 @@ def test_error_while_reading_the_body_closes_and_releases() -> None:
         )
 
 
+def test_a_body_of_the_wrong_type_is_a_type_error_that_names_no_connection_class() -> None:
+    # Through the pool the caller never chose a connection class: the message names none.
+    with ConnectionPool(network_backend=MockBackend(HELLO)) as pool:
+        with pytest.raises(TypeError) as info:
+            pool.request("POST", "https://example.com/", content=123)  # type: ignore[arg-type]
+        assert str(info.value) == (
+            "The request body must be bytes or an Iterable of bytes, but got int."
+        )
+        assert pool.connections == []
+
+
 def test_invalid_response_leaves_the_pool_empty() -> None:
     with ConnectionPool(network_backend=MockBackend([b"wut\r\n\r\n"])) as pool:
         with pytest.raises(RemoteProtocolError):

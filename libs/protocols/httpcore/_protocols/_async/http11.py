@@ -297,7 +297,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
     ) -> None:
         if not isinstance(stream, AsyncIterable):
             raise TypeError(
-                "The request body of an AsyncHTTP11Connection must be bytes or an "
+                "The request body must be bytes or an "
                 f"AsyncIterable of bytes, but got {type(stream).__name__}."
             )
         network_stream = self._network_stream

@@ -525,7 +525,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         body = request.stream
         if not isinstance(body, AsyncIterable):
             raise TypeError(
-                "The request body of an AsyncHTTP2Connection must be bytes or an "
+                "The request body must be bytes or an "
                 f"AsyncIterable of bytes, but got {type(body).__name__}."
             )
         try:

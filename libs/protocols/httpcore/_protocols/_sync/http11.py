@@ -299,7 +299,7 @@ class HTTP11Connection(ConnectionInterface):
     ) -> None:
         if not isinstance(stream, Iterable):
             raise TypeError(
-                "The request body of an HTTP11Connection must be bytes or an "
+                "The request body must be bytes or an "
                 f"Iterable of bytes, but got {type(stream).__name__}."
             )
         network_stream = self._network_stream

@@ -527,7 +527,7 @@ class HTTP2Connection(ConnectionInterface):
         body = request.stream
         if not isinstance(body, Iterable):
             raise TypeError(
-                "The request body of an HTTP2Connection must be bytes or an "
+                "The request body must be bytes or an "
                 f"Iterable of bytes, but got {type(body).__name__}."
             )
         try:
