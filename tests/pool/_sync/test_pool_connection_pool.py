@@ -429,6 +429,42 @@ def test_a_body_of_the_wrong_type_is_a_type_error_that_names_no_connection_class
         assert pool.connections == []
 
 
+class CountingBackend(MockBackend):
+    """Every connection answers one request with ``buffer``, then reads EOF: reused, it
+    behaves as a keep-alive connection the server has closed."""
+
+    def __init__(self, buffer: List[bytes]) -> None:
+        super().__init__(buffer)
+        self.opened = 0
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> NetworkStream:
+        self.opened += 1
+        return super().connect_tcp(*args, **kwargs)
+
+
+def test_a_stale_connection_retries_on_a_new_one_not_on_its_idle_siblings() -> None:
+    # Four idle connections, all closed by the server: the first one tried fails as stale,
+    # and the retry opens a fifth rather than trying the other three (with at most three
+    # retries, trying them one by one would end in an error).
+    backend = CountingBackend(HELLO)
+    url = "https://example.com/"
+    with ConnectionPool(network_backend=backend) as pool:
+        request = Request("GET", url, headers=[(b"Host", b"example.com")])
+        responses = [pool.handle_request(request) for _ in range(4)]
+        for response in responses:
+            response.read()
+            response.close()
+        assert [c.info() for c in pool.connections] == [
+            "'https://example.com:443', HTTP/1.1, IDLE, Request Count: 1"
+        ] * 4
+        response = pool.request("GET", url)
+        assert response.content == b"Hello, world!"
+        assert backend.opened == 5
+        assert [c.info() for c in pool.connections] == [
+            "'https://example.com:443', HTTP/1.1, IDLE, Request Count: 1"
+        ]
+
+
 def test_invalid_response_leaves_the_pool_empty() -> None:
     with ConnectionPool(network_backend=MockBackend([b"wut\r\n\r\n"])) as pool:
         with pytest.raises(RemoteProtocolError):

@@ -242,6 +242,18 @@ class PoolState(Generic[C]):
             request.signal = self._new_signal()
         return self._finish()
 
+    def retry_on_new_connection(self, request: QueuedRequest[C]) -> List[C]:
+        """Its reused connection turned out closed by the server (``_core._stale``): wait
+        again, and close the origin's idle connections first. They have waited about as
+        long on the same server (after a restart, or an idle timeout, all of them are
+        gone), so the retry opens a new connection instead of trying them one by one; a
+        connection in use is left alone, it was just seen alive."""
+        key = request.key
+        for entry in list(self._entries.values()):
+            if entry.idle and entry.index.key == key:
+                self._evict(entry)
+        return self.retry(request)
+
     def release(self, request: QueuedRequest[C]) -> List[C]:
         """The request is over (response closed, or failed): free its place and connection.
 

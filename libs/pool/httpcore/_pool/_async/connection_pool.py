@@ -232,7 +232,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
                     ):
                         raise
                     stale_retries -= 1
-                    closing = self._run(lambda: state.retry(queued))
+                    closing = self._run(lambda: state.retry_on_new_connection(queued))
                     await self._close_connections(closing)
                     continue
                 break

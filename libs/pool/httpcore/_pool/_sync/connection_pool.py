@@ -234,7 +234,7 @@ class ConnectionPool(RequestInterface):
                     ):
                         raise
                     stale_retries -= 1
-                    closing = self._run(lambda: state.retry(queued))
+                    closing = self._run(lambda: state.retry_on_new_connection(queued))
                     self._close_connections(closing)
                     continue
                 break
