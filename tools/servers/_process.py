@@ -5,7 +5,8 @@ temporary directory. The steps they share live here so that the waits are bounde
 way everywhere: find the executable (an env-var override, PATH, the Debian path, else an
 error naming the apt package: a missing server must fail the tests, never skip them), start
 with retries when another process grabbed the port first, wait until the port accepts TCP
-connections, stop with SIGTERM, a bounded wait, then SIGKILL.
+connections, stop with SIGTERM, a bounded wait, then SIGKILL. ``ProcessServer`` is the
+life cycle they share; each launcher gives its name, error type, files and command.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Type, TypeVar
 
 READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -114,3 +116,96 @@ def read_text(path: Optional[pathlib.Path]) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
+
+
+_Server = TypeVar("_Server", bound="ProcessServer")
+
+
+class ProcessServer:
+    """One foreground server process on a free port of 127.0.0.1, run from a fresh
+    temporary directory that ``stop()`` removes.
+
+    A launcher sets ``name`` (also the directory prefix), ``error`` (its ``ServerError``
+    subclass), ``scheme`` (of ``url``), ``output_name`` (the file that gets stdout and
+    stderr) and ``log_names`` (more files quoted when a start fails), and implements
+    ``command``; ``prepare`` writes what the process needs before it starts.
+    """
+
+    name = ""
+    error: Type[ServerError] = ServerError
+    scheme = "http"
+    output_name = "output.log"
+    log_names: Sequence[str] = ()
+
+    def __init__(self) -> None:
+        self._directory: Optional[pathlib.Path] = None
+        self._process: Optional[subprocess.Popen[bytes]] = None
+        self._port: Optional[int] = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise self.error(f"{self.name} is not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def process(self) -> Optional[subprocess.Popen[bytes]]:
+        """The running process, if any (tests check it is gone after ``stop()``)."""
+        return self._process
+
+    def read_file(self, name: str) -> str:
+        """A file of the directory ("" before start and after stop)."""
+        if self._directory is None:
+            return ""
+        return read_text(self._directory / name)
+
+    def prepare(self, directory: pathlib.Path) -> None:
+        """Write what the process needs into ``directory`` (before ``command``)."""
+
+    def command(self, directory: pathlib.Path, port: int) -> List[str]:
+        raise NotImplementedError()
+
+    def start(self: _Server) -> _Server:
+        if self._process is not None:
+            raise self.error(f"{self.name} is already running")
+        directory = pathlib.Path(tempfile.mkdtemp(prefix=f"httpcore-{self.name}-"))
+        self._directory = directory
+        try:
+            self.prepare(directory)
+            try:
+                self._process, self._port = start_on_free_port(
+                    self.name,
+                    lambda port: self.command(directory, port),
+                    directory / self.output_name,
+                    [directory / name for name in self.log_names],
+                )
+            except ServerError as error:
+                if isinstance(error, self.error):
+                    raise
+                raise self.error(str(error)) from None
+            return self
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the process (bounded) and remove the directory. Idempotent."""
+        process, self._process = self._process, None
+        self._port = None
+        try:
+            if process is not None:
+                stop_process(process)
+        finally:
+            if self._directory is not None:
+                shutil.rmtree(self._directory, ignore_errors=True)
+                self._directory = None
+
+    def __enter__(self: _Server) -> _Server:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

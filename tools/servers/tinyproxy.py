@@ -25,18 +25,9 @@ in the temporary directory).
 from __future__ import annotations
 
 import pathlib
-import shutil
-import subprocess
-import tempfile
 from typing import List, Optional, Tuple
 
-from tools.servers._process import (
-    ServerError,
-    find_executable,
-    read_text,
-    start_on_free_port,
-    stop_process,
-)
+from tools.servers._process import ProcessServer, ServerError, find_executable
 
 _CANDIDATES = ("/usr/bin/tinyproxy", "/usr/sbin/tinyproxy", "/usr/local/bin/tinyproxy")
 
@@ -66,81 +57,31 @@ def find_tinyproxy() -> str:
     return find_executable("TINYPROXY", "tinyproxy", _CANDIDATES, "tinyproxy")
 
 
-class TinyproxyServer:
+class TinyproxyServer(ProcessServer):
     """One tinyproxy process (see the module docstring)."""
 
+    name = "tinyproxy"
+    error = TinyproxyError
+    output_name = "stderr.log"
+    log_names = ("tinyproxy.log",)
+
     def __init__(self, *, auth: Optional[Tuple[str, str]] = None) -> None:
+        super().__init__()
         self.executable = find_tinyproxy()
         self.auth = auth
-        self._directory: Optional[pathlib.Path] = None
-        self._process: Optional[subprocess.Popen[bytes]] = None
-        self._port: Optional[int] = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise TinyproxyError("tinyproxy is not running")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def process(self) -> Optional[subprocess.Popen[bytes]]:
-        """The running process, if any (tests check it is gone after ``stop()``)."""
-        return self._process
 
     def log_text(self) -> str:
         """tinyproxy's log so far ("" before start and after stop)."""
-        if self._directory is None:
-            return ""
-        return read_text(self._directory / "tinyproxy.log")
+        return self.read_file("tinyproxy.log")
 
-    def start(self) -> TinyproxyServer:
-        if self._process is not None:
-            raise TinyproxyError("tinyproxy is already running")
-        directory = self._directory = pathlib.Path(tempfile.mkdtemp(prefix="httpcore-tinyproxy-"))
-        try:
-            auth = ""
-            if self.auth is not None:
-                user, password = self.auth
-                if any(c.isspace() for c in user + password) or not user or not password:
-                    raise TinyproxyError("tinyproxy BasicAuth needs a user and password without spaces")
-                auth = f"BasicAuth {user} {password}"
-            config = directory / "tinyproxy.conf"
+    def prepare(self, directory: pathlib.Path) -> None:
+        if self.auth is not None:
+            user, password = self.auth
+            if any(c.isspace() for c in user + password) or not user or not password:
+                raise TinyproxyError("tinyproxy BasicAuth needs a user and password without spaces")
 
-            def command(port: int) -> List[str]:
-                config.write_text(_CONFIG.format(port=port, directory=directory, auth=auth))
-                return [self.executable, "-d", "-c", str(config)]
-
-            try:
-                self._process, self._port = start_on_free_port(
-                    "tinyproxy", command, directory / "stderr.log", [directory / "tinyproxy.log"]
-                )
-            except TinyproxyError:
-                raise
-            except ServerError as error:
-                raise TinyproxyError(str(error)) from None
-            return self
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        """Stop tinyproxy (bounded) and remove the directory. Idempotent."""
-        process, self._process = self._process, None
-        self._port = None
-        try:
-            if process is not None:
-                stop_process(process)
-        finally:
-            if self._directory is not None:
-                shutil.rmtree(self._directory, ignore_errors=True)
-                self._directory = None
-
-    def __enter__(self) -> TinyproxyServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def command(self, directory: pathlib.Path, port: int) -> List[str]:
+        auth = "" if self.auth is None else f"BasicAuth {self.auth[0]} {self.auth[1]}"
+        config = directory / "tinyproxy.conf"
+        config.write_text(_CONFIG.format(port=port, directory=directory, auth=auth))
+        return [self.executable, "-d", "-c", str(config)]
