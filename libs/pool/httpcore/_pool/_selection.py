@@ -224,6 +224,16 @@ class PoolState(Generic[C]):
         request.seq = self._take_seq()
         request.live = True
         self._requests[request.seq] = request
+        if not self._waiting_count:
+            # Nobody is ahead of it: a connection of its origin that accepts it now is
+            # its without passing through the queue (the usual case of a busy client).
+            index = self._origins.get(request.key)
+            if index is not None:
+                entry = self._pick(index)
+                if entry is not None:
+                    request.index = index
+                    self._take(request, entry)
+                    return self._finish()
         self._push_waiting(request)
         self._assign(request.key, None)
         if request.waiting:
@@ -349,14 +359,17 @@ class PoolState(Generic[C]):
 
     def _give(self, request: QueuedRequest[C], entry: PoolEntry[C]) -> None:
         self._stop_waiting(request)
+        self._take(request, entry)
+        signal = request.signal
+        if signal is not None:
+            signal.set()
+
+    def _take(self, request: QueuedRequest[C], entry: PoolEntry[C]) -> None:
         request.entry = entry
         entry.pending += 1
         if entry.idle:
             entry.idle = False
             self._idle_count -= 1
-        signal = request.signal
-        if signal is not None:
-            signal.set()
 
     def _fail(self, request: QueuedRequest[C], error: Exception) -> None:
         self._stop_waiting(request)
