@@ -68,6 +68,7 @@ States: ``IDLE`` (also when new), ``ACTIVE`` while requests are in flight, ``CLO
 
 from __future__ import annotations
 
+import copy
 import collections
 import logging
 from time import monotonic
@@ -180,6 +181,17 @@ class _NoTrace:
 
 
 _NO_TRACE = _NoTrace()
+
+
+def _again(error: Exception) -> Exception:
+    """A connection failure to remember, or to raise once more for another request: a
+    copy with the same cause and no traceback. Keeping the exception a request raised, or
+    raising it again, would keep every request it went through (its traceback's frames)
+    alive as long as the connection."""
+    again = copy.copy(error)
+    again.__cause__ = error.__cause__
+    again.__suppress_context__ = error.__suppress_context__
+    return again
 
 
 class _WriterTurn:
@@ -301,7 +313,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                 raise ConnectionNotAvailable()
             error = self._read_exception or self._write_exception
             if error is not None:
-                raise error
+                raise _again(error)
             self._request_count += 1
             self._requests_in_flight += 1
             self._state = ACTIVE
@@ -624,7 +636,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         # During a writer's turn. A write error is remembered: every later write raises it.
         error = self._write_exception
         if error is not None:
-            raise error
+            raise _again(error)
         if not data:
             return
         try:
@@ -632,7 +644,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
             with AsyncShieldCancellation():
                 await self._network_stream.write(data, timeout)
         except Exception as exc:
-            self._write_exception = exc
+            self._write_exception = _again(exc)
             raise
 
     def _take_outgoing(self) -> bytes:
@@ -840,7 +852,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
             return RemoteProtocolError(goaway)
         error = self._read_exception
         if error is not None:
-            return error
+            return _again(error)
         if self._state == CLOSED:
             return ReadError("Connection closed")
         return None
@@ -881,7 +893,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                 protocol_error = RemoteProtocolError(exc)
                 if self._goaway is not None:
                     protocol_error = RemoteProtocolError(self._goaway)
-                self._read_exception = protocol_error
+                self._read_exception = _again(protocol_error)
                 self._wake_all()
             flush = self._queue_outgoing()
         if settings is not None and request is not None:
@@ -902,7 +914,8 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
     def _fail(self, error: Exception) -> None:
         with self._state_lock:
             if self._read_exception is None:
-                self._read_exception = error
+                # A copy: the error itself is on its way up the reader's frames.
+                self._read_exception = _again(error)
             self._wake_all()
 
     def _dispatch(self, events: List[Any], settings: Optional[List[Any]]) -> Optional[List[Any]]:
@@ -989,7 +1002,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
             raise ConnectionNotAvailable()
         error = self._read_exception or self._write_exception
         if error is not None:
-            raise error
+            raise _again(error)
 
     async def _acknowledge(self, stream: H2Stream, size: int, timeout: float | None) -> None:
         # The caller consumed ``size`` flow-controlled bytes: let h2 give the window back.
