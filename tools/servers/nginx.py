@@ -4,7 +4,8 @@ Used by the integration tests (a session fixture) and by the demo (``python -m t
 ``NginxServer.start()`` writes a configuration, a document root and trustme certificates
 into a fresh temporary directory, starts ``nginx -p <dir> -c <dir>/nginx.conf`` in the
 foreground (``daemon off``), and returns once every listener accepts TCP connections;
-``stop()`` ends it (SIGTERM, a bounded wait, then SIGKILL) and removes the directory.
+``stop()`` ends it (SIGTERM, a bounded wait, then SIGKILL) and removes the directory;
+``restart()`` ends it the same way and starts it again on the same ports and directory.
 Nothing listens anywhere but 127.0.0.1. No root needed: every path nginx writes (pid, lock,
 logs, temp bodies, uploads) is inside the temporary directory; when run as root the worker
 keeps the current user instead of nginx's default ``nobody``, so it can read and write there.
@@ -284,6 +285,7 @@ class NginxServer:
         self._process: Optional[subprocess.Popen[bytes]] = None
         self._silent: Optional[socket.socket] = None
         self._ports: Optional[NginxPorts] = None
+        self._restart_ports: Optional[NginxPorts] = None  # set during restart()
         self._early_error_log = True
 
     # --- what clients need ------------------------------------------------------------
@@ -371,10 +373,32 @@ class NginxServer:
         self._server_cert.private_key_pem.write_to_path(str(prefix / "server.key"))
         self.ca.cert_pem.write_to_path(str(prefix / "ca.pem"))
 
+    def restart(self) -> NginxServer:
+        """Stop nginx and start it again on the same ports, keeping the prefix (documents,
+        certificates, uploads). Clients see their connections closed, then refused connects
+        until every listener accepts again, which is when this returns (bounded)."""
+        self._restart_ports = self.ports
+        try:
+            self._terminate()
+            last_error = ""
+            for _ in range(START_ATTEMPTS):
+                error = self._try_start()
+                if error is None:
+                    return self
+                last_error = error
+                if "Address already in use" not in error:
+                    break
+        finally:
+            self._restart_ports = None
+        raise NginxError(f"nginx did not restart on the same ports:\n{last_error}")
+
     def _try_start(self) -> Optional[str]:
-        """One attempt on fresh ports: None once ready, else what nginx said."""
+        """One attempt on fresh ports (a restart's: the old ones): None once ready, else
+        what nginx said."""
         prefix = self.prefix
-        ports = NginxPorts(*_free_ports(len(dataclasses.fields(NginxPorts))))
+        ports = self._restart_ports
+        if ports is None:
+            ports = NginxPorts(*_free_ports(len(dataclasses.fields(NginxPorts))))
         docroot = prefix / "docroot"
         (prefix / "locations.conf").write_text(
             _LOCATIONS.format(docroot=docroot, silent_port=self.silent_port)
