@@ -1063,6 +1063,24 @@ async def test_asyncio_connect_timeout_is_mapped() -> None:
 
 @asyncio_only
 @pytest.mark.anyio
+async def test_asyncio_lost_connection_error_is_kept_without_its_traceback(serve: StartServer) -> None:
+    # The stream keeps the error asyncio reported and makes it the cause of every later
+    # failure; its traceback would keep alive the frames of whatever failed first (a write
+    # inside some request) for as long as the stream lives.
+    server = serve(reset)
+    stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port)
+    await stream.write(b"!")
+    server.wait_handled()
+    for _ in range(2):
+        with pytest.raises(ReadError) as info:
+            await stream.read(10)
+        assert isinstance(info.value.__cause__, ConnectionResetError)
+        assert info.value.__cause__.__traceback__ is None
+    await stream.aclose()
+
+
+@asyncio_only
+@pytest.mark.anyio
 async def test_asyncio_close_after_the_peer_closed_tls_is_clean(
     serve: StartServer,
     native: AsyncIOBackend,

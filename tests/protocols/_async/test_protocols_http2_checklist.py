@@ -495,6 +495,47 @@ async def test_requests_failed_by_a_remembered_error_are_not_kept_alive() -> Non
             assert [ref for ref in refs if ref() is not None] == []
 
 
+class SocketLikeStream(ScriptedStream):
+    """Fails writes the way a socket backend does: an OSError raised below ``write`` and
+    re-raised as ``WriteError(exc) from exc``, so the cause's traceback reaches up through
+    the connection's frames to the request being sent."""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self.write_error is None:
+            await super().write(buffer, timeout)
+            return
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except OSError as exc:
+            raise WriteError(exc) from exc
+
+
+@pytest.mark.anyio
+async def test_a_remembered_error_keeps_no_request_alive_through_its_cause() -> None:
+    server, preface = script(requests=2)
+    stream = SocketLikeStream([preface, head(server, 1)])
+    async with AsyncHTTP2Connection(ORIGIN, stream) as conn:
+        async with conn.stream("GET", URL):
+            stream.write_error = WriteError("armed")
+            request = Request("GET", URL, headers=[(b"Host", b"example.com")])
+            ref = weakref.ref(request)
+            with pytest.raises(WriteError) as info:
+                await conn.handle_async_request(request)
+            # The caller still sees the socket's error, with its traceback, as the cause.
+            assert isinstance(info.value.__cause__, BrokenPipeError)
+            assert info.value.__cause__.__traceback__ is not None
+            assert info.value.args == (info.value.__cause__,)
+            del request, info
+            gc.collect()
+            assert ref() is None
+            # Later requests get the remembered error, cause included, without a traceback.
+            with pytest.raises(WriteError) as again:
+                await conn.request("GET", URL)
+            assert isinstance(again.value.__cause__, BrokenPipeError)
+            assert again.value.__cause__.__traceback__ is None
+            assert again.value.args == (again.value.__cause__,)
+
+
 @pytest.mark.anyio
 async def test_server_disconnect_reaches_every_open_response() -> None:
     server, preface = script(requests=2)

@@ -173,7 +173,9 @@ class _StreamProtocol(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.lost = True
-        self.error = exc
+        # Kept as the cause of every later ReadError/WriteError, so without its traceback:
+        # a send that failed inside a request's write has that request in its frames.
+        self.error = exc.with_traceback(None) if exc is not None else None
         timer, self.timer = self.timer, None
         if timer is not None:
             timer.cancel()

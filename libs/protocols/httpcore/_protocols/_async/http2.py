@@ -84,6 +84,7 @@ from typing import (
     Optional,
     Tuple,
     Type,
+    TypeVar,
 )
 
 from httpcore._backends._base import AsyncNetworkStream, shared_by_threads
@@ -183,15 +184,31 @@ class _NoTrace:
 _NO_TRACE = _NoTrace()
 
 
-def _again(error: Exception) -> Exception:
+# How far down a chain of causes _again copies (chains are one or two long in practice).
+_CAUSES_COPIED = 4
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _again(error: _E, depth: int = 0) -> _E:
     """A connection failure to remember, or to raise once more for another request: a
-    copy with the same cause and no traceback. Keeping the exception a request raised, or
-    raising it again, would keep every request it went through (its traceback's frames)
-    alive as long as the connection."""
+    copy with no traceback, whose cause (also in its arguments, as in ``ReadError(exc)``)
+    is such a copy too. Keeping the exception a request raised, or raising it again, would
+    keep every request it went through (its traceback's frames, and on Python 3.11+ their
+    callers' frames) alive as long as the connection."""
     again = copy.copy(error)
-    again.__cause__ = error.__cause__
+    cause = error.__cause__
+    if cause is not None and depth < _CAUSES_COPIED:
+        try:
+            clean: BaseException = _again(cause, depth + 1)
+        except Exception:  # an exception type that cannot be copied: keep the original
+            clean = cause
+        again.__cause__ = clean
+        again.args = tuple(clean if arg is cause else arg for arg in again.args)
+    else:
+        again.__cause__ = cause
     again.__suppress_context__ = error.__suppress_context__
     return again
+
 
 
 class _WriterTurn:
