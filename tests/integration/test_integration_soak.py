@@ -128,3 +128,13 @@ def test_problems_reports_each_broken_expectation(
     spoil(result)
     problems = result.problems(strict_recovery=True)
     assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_per_request_objects_alive_before_the_pool_are_not_the_runs() -> None:
+    result = passing_result()
+    result.objects_before.update({"httpcore.Request": 3})
+    result.objects_idle.update({"httpcore.Request": 3})
+    assert result.problems(strict_recovery=True) == []
+    result.objects_idle.update({"httpcore.Request": 1})
+    assert result.live_per_request_objects() == {"httpcore.Request": 1}
+    assert len(result.problems(strict_recovery=True)) == 1

@@ -195,10 +195,12 @@ class SoakResult:
         }
 
     def live_per_request_objects(self) -> Dict[str, int]:
+        """``Request``/``Response`` objects alive once the run is over, beyond those alive
+        before the pool (a test session may hold some of its own, e.g. in a kept exception)."""
         return {
-            name: count
+            name: count - self.objects_before.get(name, 0)
             for name, count in sorted(self.objects_idle.items())
-            if name.rsplit(".", 1)[-1] in PER_REQUEST_TYPES and count
+            if name.rsplit(".", 1)[-1] in PER_REQUEST_TYPES and count > self.objects_before.get(name, 0)
         }
 
     def problems(self, *, strict_recovery: bool = False, per_request_limit: int = 0) -> List[str]:
