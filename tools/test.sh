@@ -4,6 +4,7 @@
 #                         and over tests/tools, the unasync staleness check;
 #   2. pytest on the installed wheels: the compiled wheel and the pure wheel, each in a fresh
 #      virtualenv, so the suite also runs against what users install (test counts printed);
+#   2b. a smoke run of the benchmark (tools/bench.sh --smoke): does it run, do figures come out;
 #   3. the same on every other supported CPython (3.9, 3.10, 3.12, 3.13), each with its own
 #      compiled wheel and lock: tools/test_pythons.sh (a missing interpreter fails the run
 #      unless HTTPCORE_PYTHONS=3.12,... narrows the list explicitly).
@@ -53,6 +54,12 @@ for form in compiled pure; do
     HTTPCORE_WHEEL=$(ls "$work"/dist/httpcore-*.whl) HTTPCORE_PURE_WHEEL=$(ls "$work"/dist/pure/httpcore-*.whl) \
         "$venv_python" -m pytest -q -p no:cacheprovider tests
 done
+
+step "benchmark smoke run"
+# tools/bench.sh --smoke: every benchmark scenario briefly for every client (venvs from PyPI),
+# with the compiled wheel built above, the report in $work/bench (docs/ is left alone). It
+# fails only when the benchmark itself breaks, never on timings.
+tools/bench.sh --smoke --wheel "$(ls "$work"/dist/httpcore-*.whl)" --output "$work/bench"
 
 step "the other supported Pythons"
 tools/test_pythons.sh

@@ -269,14 +269,15 @@ def test_warmup_opens_every_connection_the_phase_uses() -> None:
             assert scenario.warmup_count(smoke=True) >= scenario.concurrency
 
 
-def test_smoke_selects_ours_and_the_baseline() -> None:
-    assert [c.name for c in clients.select([], smoke=True)] == [OURS, BASELINE]
-    assert len(clients.select([], smoke=False)) == len(clients.CLIENTS)
+def test_every_client_runs_unless_named_ours_and_the_baseline_first() -> None:
+    assert [c.name for c in clients.select([])][:2] == [OURS, BASELINE]
+    assert len(clients.select([])) == len(clients.CLIENTS)
+    assert [c.name for c in clients.select(["aiohttp", OURS])] == ["aiohttp", OURS]
 
 
 def test_unknown_client_names_are_an_error() -> None:
     with pytest.raises(ValueError, match="nope"):
-        clients.select(["nope"], smoke=False)
+        clients.select(["nope"])
 
 
 # --- venvs and results --------------------------------------------------------------------

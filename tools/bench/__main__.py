@@ -1,14 +1,18 @@
 """``python -m tools.bench``: the side-by-side benchmark (``tools/bench.sh`` sets it up).
 
-    python -m tools.bench [--smoke] [--cycles N] [--clients a,b] [--scenarios S1-sync,...]
+    python -m tools.bench [--smoke] [--check] [--cycles N] [--clients a,b] [--scenarios S1-sync,...]
                           [--wheel PATH] [--cache DIR] [--client-cpus 0] [--server-cpus 0]
-    python -m tools.bench report RESULTS.json      (redraw docs/benchmarks.md from a saved run)
+                          [--output DIR | --output FILE.md]
+    python -m tools.bench report RESULTS.json [OUTPUT]   (redraw the report from a saved run)
+    python -m tools.bench check RESULTS.json REPORT.md   (the --check of a saved run)
 
 Makes (or reuses) one virtualenv per client under the cache directory, starts the bench
 nginx, measures wrk/h2load as the server's limit, then runs every scenario for every client
 in cycles (client order reversed each cycle, a fresh process per run), and writes
-docs/benchmarks.md and docs/benchmarks.png. The raw results are kept as JSON in
-``CACHE/results/``.
+docs/benchmarks.md and docs/benchmarks.png (``--output DIR``: DIR/benchmarks.md,
+DIR/benchmarks.png and DIR/results.json instead). The raw results are kept as JSON in
+``CACHE/results/``. ``--check`` (implied by ``--smoke``: the CI step) then fails the command
+when the benchmark itself broke (``tools.bench.check``), never on a timing.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import platform
 import shlex
 import subprocess
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from tools.bench import chart, limits, report, runner, venvs
+from tools.bench import chart, check, limits, report, runner, venvs
 from tools.bench.clients import Client, select
 from tools.bench.results import ClientInfo, Results
 from tools.bench.runner import Run
@@ -150,18 +154,52 @@ def measure(
         server.stop()
 
 
-def write_report(results: Results, output: pathlib.Path) -> None:
+def output_paths(output: str) -> Tuple[pathlib.Path, Optional[pathlib.Path]]:
+    """(the report's path, where to copy the results JSON or None) for ``--output``: a path
+    ending in ``.md`` is the report itself; anything else is a directory that receives
+    benchmarks.md, benchmarks.png and results.json."""
+    path = pathlib.Path(output).expanduser()
+    if path.suffix == ".md":
+        return path, None
+    return path / DEFAULT_OUTPUT.name, path / "results.json"
+
+
+def write_report(results: Results, output: pathlib.Path) -> pathlib.Path:
+    """Write the report and its chart; returns the chart's path."""
     table = report.Table(results)
     png = output.with_suffix(".png")
-    chart_error = chart.draw(table, png)
     output.parent.mkdir(parents=True, exist_ok=True)
+    chart_error = chart.draw(table, png)
+    if chart_error and png.exists():
+        png.unlink()  # an older run's chart would not match this report
     output.write_text(report.render(results, chart=None if chart_error else png.name, chart_error=chart_error))
     log(f"wrote {output}" + ("" if chart_error else f" and {png}"))
+    return png
+
+
+def run_check(results: Results, output: pathlib.Path, png: Optional[pathlib.Path]) -> int:
+    """Log the check's verdict; 0 when the benchmark worked, 1 when it broke."""
+    for peer in check.unavailable_peers(results):
+        log(f"check: unavailable (not a failure): {peer}")
+    for trouble in check.peers_without_figures(results):
+        log(f"check: a peer gave no figure (not a failure): {trouble}")
+    found = check.problems(results, output, png)
+    for problem in found:
+        log(f"check: FAILED: {problem}")
+    if found:
+        log(f"check: the benchmark is broken ({len(found)} problems; timings are never checked)")
+        return 1
+    log(f"check: ok: every scenario ran for every available client, with figures in {output}")
+    return 0
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description="side-by-side benchmark")
-    parser.add_argument("--smoke", action="store_true", help="few requests, one cycle, ours and 1.0.9 only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="few requests, one cycle, every client; implies --check")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when the benchmark broke (a client or scenario without figures, "
+                             "a failed request of ours, no report); never on timings")
     parser.add_argument("--cycles", type=int, default=None, help=f"default {FULL_CYCLES} (smoke: 1)")
     parser.add_argument("--clients", default="", help="comma-separated client names (default: all)")
     parser.add_argument("--scenarios", default="", help="comma-separated scenario ids (default: all)")
@@ -169,7 +207,9 @@ def parse(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="venvs, wheel and results")
     parser.add_argument("--client-cpus", default="0", help="taskset CPU list for clients ('' = any)")
     parser.add_argument("--server-cpus", default="0", help="CPU list for nginx ('' = any)")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT),
+                        help="the report (FILE.md, its chart beside it) or a directory for "
+                             "benchmarks.md, benchmarks.png and results.json (default: docs/benchmarks.md)")
     parser.add_argument("--no-limits", action="store_true", help="skip wrk and h2load")
     return parser.parse_args(argv)
 
@@ -179,13 +219,19 @@ def main(argv: List[str]) -> int:
         if len(argv) < 2:
             log("usage: python -m tools.bench report RESULTS.json [OUTPUT.md]")
             return 2
-        output = pathlib.Path(argv[2]) if len(argv) > 2 else DEFAULT_OUTPUT
+        output, _ = output_paths(argv[2]) if len(argv) > 2 else (DEFAULT_OUTPUT, None)
         write_report(Results.load(pathlib.Path(argv[1])), output)
         return 0
+    if argv[:1] == ["check"]:
+        if len(argv) != 3:
+            log("usage: python -m tools.bench check RESULTS.json REPORT.md")
+            return 2
+        output = pathlib.Path(argv[2])
+        return run_check(Results.load(pathlib.Path(argv[1])), output, output.with_suffix(".png"))
     args = parse(argv)
     cache = pathlib.Path(args.cache).expanduser().resolve()
     cache.mkdir(parents=True, exist_ok=True)
-    clients: List[Client] = select([c for c in args.clients.split(",") if c], args.smoke)
+    clients: List[Client] = select([c for c in args.clients.split(",") if c])
     scenario_ids = [s for s in args.scenarios.split(",") if s]
     unknown = [s for s in scenario_ids if s not in BY_ID]
     if unknown:
@@ -222,7 +268,13 @@ def main(argv: List[str]) -> int:
     saved = cache / "results" / f"{stamp}{'-smoke' if args.smoke else ''}.json"
     results.save(saved)
     log(f"results: {saved}")
-    write_report(results, pathlib.Path(args.output))
+    output, json_copy = output_paths(args.output)
+    png = write_report(results, output)
+    if json_copy is not None:
+        results.save(json_copy)
+        log(f"wrote {json_copy}")
+    if args.check or args.smoke:
+        return run_check(results, output, png)
     return 0
 
 

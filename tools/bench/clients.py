@@ -25,7 +25,6 @@ class Client:
     sync: bool
     async_: bool
     http2: bool
-    smoke: bool = False  # part of the --smoke subset (installs quickly)
 
     def lacks(self, mode: str, http2: bool) -> str:
         """Why this client cannot run a scenario form, or "" when it can."""
@@ -42,9 +41,9 @@ _FAMILY = "drive_httpcore"
 
 CLIENTS: Tuple[Client, ...] = (
     Client(OURS, "httpcore", ("{wheel}[http2]",), _FAMILY, "httpcore",
-           sync=True, async_=True, http2=True, smoke=True),
+           sync=True, async_=True, http2=True),
     Client(BASELINE, "httpcore", ("httpcore[asyncio,http2]==1.0.9",), _FAMILY, "httpcore",
-           sync=True, async_=True, http2=True, smoke=True),
+           sync=True, async_=True, http2=True),
     Client("httpcore2", "httpcore2", ("httpcore2[asyncio,http2]",), _FAMILY, "httpcore2",
            sync=True, async_=True, http2=True),
     Client("httpcorexyz", "httpcorexyz", ("httpcorexyz[asyncio,http2]",), _FAMILY, "httpcorexyz",
@@ -62,11 +61,11 @@ CLIENTS: Tuple[Client, ...] = (
 BY_NAME: Dict[str, Client] = {client.name: client for client in CLIENTS}
 
 
-def select(names: Sequence[str], smoke: bool) -> List[Client]:
-    """The clients named (all when none), or the smoke subset; unknown names are an error."""
+def select(names: Sequence[str]) -> List[Client]:
+    """The clients named (all when none; a smoke run too); unknown names are an error."""
     if names:
         unknown = [name for name in names if name not in BY_NAME]
         if unknown:
             raise ValueError(f"unknown clients {unknown}; known: {sorted(BY_NAME)}")
         return [BY_NAME[name] for name in names]
-    return [client for client in CLIENTS if client.smoke or not smoke]
+    return list(CLIENTS)

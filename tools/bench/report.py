@@ -321,11 +321,14 @@ HOW_TO_RUN: Sequence[str] = (
     "- `tools/bench.sh`: the full run (apt installs nginx, wrk, nghttp2-client if missing; builds "
     "this project's compiled wheel; one virtualenv per client in `~/.cache/httpcore-bench`, "
     "or `$HTTPCORE_BENCH_CACHE`); about half an hour on 2 cores.",
-    "- `tools/bench.sh --smoke`: ours and httpcore 1.0.9 only, few requests, one cycle "
-    "(a few minutes): does it run, do the numbers come out.",
+    "- `tools/bench.sh --smoke --output DIR`: every client and scenario, few requests, one cycle "
+    "(a few minutes), the report in DIR: does it run, do the numbers come out. It fails when the "
+    "benchmark breaks (ours or 1.0.9 unavailable, a scenario without figures, a failed request "
+    "of ours, no report), never on timings; `tools/test.sh` (CI) runs it.",
     "- Options (`python -m tools.bench --help`): `--clients ours,aiohttp`, "
     "`--scenarios S1-sync,S4-h2c`, `--cycles N`, `--client-cpus`, `--server-cpus` "
-    "(taskset CPU lists, `''` for no pinning), `--no-limits`.",
+    "(taskset CPU lists, `''` for no pinning), `--no-limits`, `--check` (the smoke run's check), "
+    "`--wheel PATH` (this project's wheel, already built).",
     "- Every run keeps its raw figures in `CACHE/results/*.json`; "
     "`python -m tools.bench report FILE.json` redraws this page from one.",
 )
