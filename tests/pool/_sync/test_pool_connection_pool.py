@@ -5,8 +5,11 @@ errors, reprs, traces and logs, through the mock backend and small scripted conn
 
 from __future__ import annotations
 
+import gc
 import logging
+import ssl
 import sys
+import weakref
 from typing import Any, Iterator, Dict, List
 
 import pytest
@@ -256,6 +259,25 @@ def test_connection_close_response_removes_the_connection() -> None:
         response = pool.request("GET", "https://example.com/")
         assert response.content == b"ok"
         assert pool.connections == []
+
+
+def test_a_closed_pool_is_freed_with_its_tls_context_without_the_garbage_collector() -> None:
+    # No reference cycle through the pool: it goes, with its TLS context (the system's
+    # certificates loaded: hundreds of KiB), as soon as the last reference does.
+    context = ssl.create_default_context()
+    context_ref = weakref.ref(context)
+    gc.disable()
+    try:
+        pool = ConnectionPool(ssl_context=context, network_backend=MockBackend(HELLO))
+        with pool:
+            response = pool.request("GET", "https://example.com/")
+        assert response.status == 200
+        pool_ref = weakref.ref(pool)
+        del pool, response, context
+        assert pool_ref() is None
+        assert context_ref() is None
+    finally:
+        gc.enable()
 
 
 def test_keepalive_expiry_zero_drops_the_connection_after_the_response() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections
 import ssl
 import sys
+import weakref
 from threading import get_ident
 from types import TracebackType
 from typing import (
@@ -77,6 +78,23 @@ PROXY_LIB_MISSING = (
 _Operation = Callable[[], List[ConnectionInterface]]
 _Pool = TypeVar("_Pool", bound="ConnectionPool")
 
+
+
+def _connection_factory(pool: ConnectionPool) -> Callable[[Origin], ConnectionInterface]:
+    """``pool.create_connection``, looked up at each call (a subclass or a test may replace
+    it), through a weak reference: the pool holds its state, which holds this function, and a
+    strong reference back would make every pool a reference cycle, freed (with its TLS
+    context, a few hundred KiB with the system's certificates loaded) only by the cyclic
+    garbage collector rather than when the last reference goes."""
+    pool_ref = weakref.ref(pool)
+
+    def create_connection(origin: Origin) -> ConnectionInterface:
+        current = pool_ref()
+        if current is None:  # not reachable: the pool is alive while a request uses its state
+            raise RuntimeError("the connection pool is gone")
+        return current.create_connection(origin)
+
+    return create_connection
 
 class ConnectionPool(RequestInterface):
     """A pool of connections shared by concurrent requests (API.md §5.1).
@@ -134,7 +152,7 @@ class ConnectionPool(RequestInterface):
         self._socket_options = socket_options
         self._http2_ping_after_idle = http2_ping_after_idle
         self._state: PoolState[ConnectionInterface] = PoolState(
-            lambda origin: self.create_connection(origin),
+            _connection_factory(self),
             Event,
             self._max_connections,
             self._max_keepalive_connections,
