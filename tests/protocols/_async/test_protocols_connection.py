@@ -283,6 +283,21 @@ async def test_default_ssl_context_is_made_when_none_is_given() -> None:
 
 
 @pytest.mark.anyio
+async def test_connections_given_no_context_share_the_default_one_per_alpn_offer() -> None:
+    # 1.0.9 builds a new default context (the system's certificates parsed again) per
+    # connection; here one per process serves them all, for each ALPN offer.
+    used = []
+    for http2 in (False, False, True, True):
+        backend = RecordingBackend(HELLO)
+        conn = AsyncHTTPConnection(ORIGIN, http2=http2, network_backend=backend)
+        await conn.request("GET", URL)
+        await conn.aclose()
+        used.append(backend.streams[0].tls_calls[0][1]["ssl_context"])
+    assert used[0] is used[1] and used[2] is used[3]
+    assert used[0] is not used[2]
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("scheme, tls", [(b"http", False), (b"ws", False), (b"wss", True)])
 async def test_tls_only_for_secure_schemes(scheme: bytes, tls: bool) -> None:
     backend = RecordingBackend(HELLO)

@@ -270,6 +270,20 @@ def test_default_ssl_context_is_made_when_none_is_given() -> None:
     assert used.check_hostname
 
 
+def test_connections_given_no_context_share_the_default_one_per_alpn_offer() -> None:
+    # 1.0.9 builds a new default context (the system's certificates parsed again) per
+    # connection; here one per process serves them all, for each ALPN offer.
+    used = []
+    for http2 in (False, False, True, True):
+        backend = RecordingBackend(HELLO)
+        conn = HTTPConnection(ORIGIN, http2=http2, network_backend=backend)
+        conn.request("GET", URL)
+        conn.close()
+        used.append(backend.streams[0].tls_calls[0][1]["ssl_context"])
+    assert used[0] is used[1] and used[2] is used[3]
+    assert used[0] is not used[2]
+
+
 @pytest.mark.parametrize("scheme, tls", [(b"http", False), (b"ws", False), (b"wss", True)])
 def test_tls_only_for_secure_schemes(scheme: bytes, tls: bool) -> None:
     backend = RecordingBackend(HELLO)

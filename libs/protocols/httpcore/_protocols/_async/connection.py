@@ -49,7 +49,7 @@ def retry_delays() -> Iterator[float]:
 class AsyncHTTPConnection(AsyncConnectionInterface):
     """A connection to ``origin`` that connects on its first request (see the module header).
 
-    ``ssl_context``: for https/wss (``None``: a new ``default_ssl_context()`` per connect);
+    ``ssl_context``: for https/wss (``None``: the process's shared default context);
     its ALPN protocols are set here. ``keepalive_expiry``: passed to the protocol
     connection. ``http1``/``http2``: the protocols allowed. ``retries``: extra connect
     attempts. ``local_address``, ``socket_options``: passed to the backend's connect;

@@ -11,7 +11,7 @@ import ssl
 
 from httpcore._backends._base import AsyncNetworkStream
 from httpcore._core._models import Origin
-from httpcore._core._ssl import default_ssl_context
+from httpcore._core._ssl import shared_default_context
 
 from .connection_interface import AsyncConnectionInterface
 from .http11 import AsyncHTTP11Connection
@@ -19,12 +19,14 @@ from .http2 import AsyncHTTP2Connection
 
 
 def alpn_ssl_context(ssl_context: ssl.SSLContext | None, http2: bool) -> ssl.SSLContext:
-    """The context for TLS to an origin: ``ssl_context`` (``None``: a new default one) with
-    ALPN offering "h2" only when HTTP/2 is enabled. A given context is changed in place, as
-    1.0.9 does."""
-    context = default_ssl_context() if ssl_context is None else ssl_context
-    context.set_alpn_protocols(["http/1.1", "h2"] if http2 else ["http/1.1"])
-    return context
+    """The context for TLS to an origin: ``ssl_context`` with ALPN offering "h2" only when
+    HTTP/2 is enabled (a given context is changed in place, as 1.0.9 does), or, for
+    ``None``, the process's shared default context with that offer (1.0.9 builds a new one
+    per connection; see ``httpcore._core._ssl``)."""
+    if ssl_context is None:
+        return shared_default_context(http2)
+    ssl_context.set_alpn_protocols(["http/1.1", "h2"] if http2 else ["http/1.1"])
+    return ssl_context
 
 
 def protocol_connection(
