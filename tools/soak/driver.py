@@ -179,6 +179,9 @@ class SoakResult:
     rss_warm: int = 0
     rss_peak: int = 0
     rss_tenths: List[int] = dataclasses.field(default_factory=list)  # every tenth of the run
+    # Python's allocated memory blocks (sys.getallocatedblocks) every tenth: flat while RSS
+    # grows means the growth is the C allocator's (many threads' arenas), not objects kept.
+    blocks_tenths: List[int] = dataclasses.field(default_factory=list)
     rss_final: int = 0
     elapsed_s: float = 0.0
 
@@ -259,6 +262,8 @@ class SoakResult:
             f"rss:            {self.rss_warm / mib:.1f} MiB after warm-up, peak {self.rss_peak / mib:.1f} MiB, "
             f"final {self.rss_final / mib:.1f} MiB (growth {(self.rss_final - self.rss_warm) / mib:+.1f} MiB)",
             "rss by tenth:   " + " ".join(f"{rss / mib:.0f}" for rss in self.rss_tenths) + " MiB",
+            "python blocks:  " + " ".join(f"{blocks / 1000:.0f}" for blocks in self.blocks_tenths)
+            + " thousand, by tenth",
             f"elapsed:        {self.elapsed_s:.1f}s",
         ]
         return "\n".join(lines)
@@ -441,6 +446,7 @@ class _Book:
                 result.rss_peak = max(result.rss_peak, rss)
                 if self.completed % self.tenth == 0:
                     result.rss_tenths.append(rss)
+                    result.blocks_tenths.append(sys.getallocatedblocks())
             hit_threshold = self.completed in self.thresholds
             during_restart = bool(outcome) and not clean
         if hit_threshold:
