@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import ssl
 
 import pytest
 
@@ -123,6 +124,23 @@ def test_driver_command_is_pinned_and_carries_the_scenario() -> None:
     assert args[5] == "drivers.drive_httpcore"
     assert "--stream" in args and "--http2" not in args
     assert args[args.index("--requests") + 1] == str(BY_ID["S3-async"].smoke)
+
+
+def test_s6_drivers_find_the_test_ca_in_the_default_trust_store(tmp_path: pathlib.Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n")
+    env = runner.driver_env(BY_ID["S6"], str(ca))
+    bundle = pathlib.Path(env["SSL_CERT_FILE"])
+    text = bundle.read_text()
+    assert text.endswith(ca.read_text())
+    paths = ssl.get_default_verify_paths()
+    system = next((p for p in (paths.cafile, paths.openssl_cafile) if p and pathlib.Path(p).is_file()), None)
+    if system is not None:
+        assert text.startswith(pathlib.Path(system).read_text(encoding="ascii", errors="replace").rstrip("\n"))
+    assert runner.system_store_with(ca) == bundle  # made once
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert "SSL_CERT_FILE" not in runner.driver_env(BY_ID["S1-sync"], str(ca)) or \
+        runner.driver_env(BY_ID["S1-sync"], str(ca))["SSL_CERT_FILE"] != str(bundle)
 
 
 def test_import_scenario_uses_the_import_driver_without_taskset_when_unpinned() -> None:

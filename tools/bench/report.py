@@ -312,7 +312,11 @@ METHOD: Sequence[str] = (
     "- TLS trust: each client's default TLS configuration plus the test CA (httpcore family: "
     "`default_ssl_context()` + `load_verify_locations`; aiohttp: `ssl.create_default_context()`; "
     "urllib3: its default context + default certificates; pycurl: `CAINFO`; pyreqwest: "
-    "`add_root_certificate_pem`).",
+    "`add_root_certificate_pem`). S6 measures each client's default TLS set-up instead: no "
+    "context is passed, and the test CA joins the system store in a bundle named by "
+    "`SSL_CERT_FILE` (pycurl: that bundle as `CAINFO`; pyreqwest: its built-in roots plus "
+    "`add_root_certificate_pem`), so a client that builds its default context once per "
+    "process, as this project and aiohttp do, pays for it once.",
     "- A failed request (exception, non-200 status, wrong body size) is counted, never retried; "
     "ratios use successful operations only.",
 )

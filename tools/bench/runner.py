@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import ssl
 import subprocess
 from typing import Any, Dict, List, Optional
 
@@ -106,13 +107,35 @@ def command(
     return (["taskset", "-c", cpus] if cpus else []) + args
 
 
+def system_store_with(ca: pathlib.Path) -> pathlib.Path:
+    """A PEM bundle beside ``ca``: the system's default CA file (what a default context
+    loads) followed by ``ca``. Made once per CA file."""
+    bundle = ca.with_name(ca.stem + "-and-system.pem")
+    if not bundle.exists():
+        paths = ssl.get_default_verify_paths()
+        system = next((path for path in (paths.cafile, paths.openssl_cafile) if path and os.path.isfile(path)), None)
+        text = pathlib.Path(system).read_text(encoding="ascii", errors="replace") if system else ""
+        bundle.write_text(text.rstrip("\n") + "\n" + ca.read_text(encoding="ascii"))
+    return bundle
+
+
+def driver_env(scenario: Scenario, ca: str) -> Dict[str, str]:
+    """The driver's environment: ours without Python/virtualenv settings; for S6, which
+    measures each client's default TLS set-up, ``SSL_CERT_FILE`` names the system store
+    plus the test CA (as a user's private CA would join it)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if scenario.id == "S6":
+        env["SSL_CERT_FILE"] = str(system_store_with(pathlib.Path(ca)))
+    return env
+
+
 def run(
     python: pathlib.Path, client: Client, scenario: Scenario, mode: str, url: str, ca: str,
     smoke: bool, cpus: str, timeout_s: float = DRIVER_TIMEOUT_S,
 ) -> Run:
     args = command(python, client, scenario, mode, url, ca, smoke, cpus)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env = driver_env(scenario, ca)
     try:
         completed = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s,
                                    cwd=str(BENCH_DIR), env=env, check=False)

@@ -96,7 +96,7 @@ SCENARIOS: Tuple[Scenario, ...] = (
              full=300, smoke=10, warmup=5, body_bytes=UPLOAD_BYTES, expect_bytes=3, unit="MB"),
     Scenario("S5-async", "1 MB POST uploads, async", "async", "http", SINK_PATH,
              full=300, smoke=10, warmup=5, body_bytes=UPLOAD_BYTES, expect_bytes=3, unit="MB"),
-    Scenario("S6", "new pool (with TLS context) and its first HTTPS request", None, "https",
+    Scenario("S6", "new pool (default TLS set-up) and its first HTTPS request", None, "https",
              SMALL_PATH, full=30, smoke=3, expect_bytes=SMALL_SIZE_BYTES, unit="op"),
     Scenario("S7", "import time (fresh interpreter)", "sync", "http", "/", full=5, smoke=2, unit="op"),
 )

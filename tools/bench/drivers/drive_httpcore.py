@@ -4,7 +4,8 @@ They share the httpcore 1.0 API under different import names (``--module``): one
 ``ConnectionPool`` / ``AsyncConnectionPool`` per run, ``request()`` for whole bodies,
 ``stream()`` + ``iter_stream()`` for S3. HTTP/2 (S4) is ``http1=False, http2=True``: prior
 knowledge on ``http://``, ALPN ``h2`` on ``https://``. TLS trust: the library's
-``default_ssl_context()`` plus the test CA (what a user with a private CA writes).
+``default_ssl_context()`` plus the test CA (what a user with a private CA writes); in S6 the
+pool gets no context (the library's default TLS set-up, the test CA in ``SSL_CERT_FILE``).
 """
 
 from __future__ import annotations
@@ -86,12 +87,12 @@ def run_sync(module: Any, spec: Spec, tally: Tally, clock: Clock) -> None:
 
 
 def first_request_sync(module: Any, spec: Spec, tally: Tally, clock: Clock) -> None:
-    """S6: a new pool (and TLS context) per operation, one request, close."""
+    """S6: a new pool with the default TLS set-up per operation, one request, close."""
     clock.start()
     for _ in range(spec.requests):
         if clock.over():
             break
-        with module.ConnectionPool(ssl_context=ssl_context(module, spec.ca)) as pool:
+        with module.ConnectionPool() as pool:
             one_sync(pool, spec, None, tally)
     clock.stop()
 
@@ -140,7 +141,7 @@ async def first_request_async(module: Any, spec: Spec, tally: Tally, clock: Cloc
     for _ in range(spec.requests):
         if clock.over():
             break
-        async with module.AsyncConnectionPool(ssl_context=ssl_context(module, spec.ca)) as pool:
+        async with module.AsyncConnectionPool() as pool:
             await one_async(pool, spec, None, tally)
     clock.stop()
 

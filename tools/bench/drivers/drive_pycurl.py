@@ -11,6 +11,7 @@ disabled for the POST (the other clients do not wait for ``100 Continue``). TLS 
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, List, Optional
 
 import pycurl
@@ -52,7 +53,9 @@ def configure(handle: Any, spec: Spec, body: Optional[bytes], sink: Callable[[by
     handle.setopt(pycurl.CONNECTTIMEOUT, int(_common.REQUEST_TIMEOUT_S))
     handle.setopt(pycurl.TIMEOUT, int(_common.REQUEST_TIMEOUT_S))
     if spec.is_tls:
-        handle.setopt(pycurl.CAINFO, spec.ca)
+        # S6: the CA file a default set-up reads (libcurl does not look at SSL_CERT_FILE).
+        cafile = os.environ.get("SSL_CERT_FILE", spec.ca) if spec.scenario == "S6" else spec.ca
+        handle.setopt(pycurl.CAINFO, cafile)
     if spec.http2:
         version = pycurl.CURL_HTTP_VERSION_2TLS if spec.is_tls else pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
         handle.setopt(pycurl.HTTP_VERSION, version)
