@@ -381,3 +381,33 @@ def test_async_forms_are_held_to_a_sync_only_peers_figure() -> None:
     goal = next(g for g in targets.GOALS if g.scenario == "S3-async")
     assert (goal.reference, goal.against) == ("pycurl", "S3-sync")
     assert targets.check(goal, get) == ("1.50x", True)
+
+
+# --- floors -------------------------------------------------------------------------------
+
+
+def test_floor_requests_are_minimal_http11() -> None:
+    from tools.bench import floors
+
+    assert floors._request("http://127.0.0.1:8080/2000.bin") == (
+        b"GET /2000.bin HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n\r\n"
+    )
+    upload = floors._request("http://127.0.0.1:1/sink", "POST", 1000)
+    assert upload.startswith(b"POST /sink HTTP/1.1\r\n") and b"\r\nContent-Length: 1000\r\n\r\n" in upload
+    assert floors._body_length(b"HTTP/1.1 200 OK\r\nServer: x\r\ncontent-length: 2000") == 2000
+    with pytest.raises(RuntimeError):
+        floors._body_length(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked")
+
+
+def test_floors_measure_every_exchange_against_a_real_server() -> None:
+    # The whole tool, briefly: nginx started and stopped by it, each exchange run.
+    import contextlib
+    import io
+
+    from tools.bench import floors
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert floors.main(["-n", "200", "--cpus", ""]) == 0
+    rows = [line for line in output.getvalue().splitlines() if line.startswith("| S")]
+    assert [row.split("|")[1].strip() for row in rows] == ["S1-sync", "S1-async", "S3-sync", "S3-async", "S5-sync"]
