@@ -12,13 +12,14 @@ import pytest
 from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame, SettingsFrame
 
 from httpcore._backends._async.mock import AsyncMockStream
-from httpcore._core._exceptions import LocalProtocolError
+from httpcore._core._exceptions import LocalProtocolError, RemoteProtocolError
 from httpcore._core._models import Origin
 from httpcore._protocols import _h2_support
 from httpcore._protocols._async.http2 import AsyncHTTP2Connection
 from httpcore._protocols._h2_support import FrameScanner, GoAway, request_fields
 
 SETTINGS = SettingsFrame(stream_id=0).serialize()
+SETTINGS_ACK = SettingsFrame(stream_id=0, flags=["ACK"]).serialize()
 DATA = DataFrame(stream_id=1, data=b"x" * 100).serialize()
 HEADERS = HeadersFrame(stream_id=1, data=b"\x88", flags=["END_HEADERS"]).serialize()
 GOAWAY = GoAwayFrame(stream_id=0, last_stream_id=5, error_code=0, additional_data=b"bye").serialize()
@@ -68,14 +69,23 @@ def test_scanner_takes_out_goaway_frames_in_any_split(size: int) -> None:
 @pytest.mark.parametrize("size", [1, 5, 9, 100])
 def test_scanner_skips_payloads_spanning_reads(size: int) -> None:
     big = DataFrame(stream_id=1, data=b"\x07" * 5000).serialize()
-    data = big + GOAWAY + big
-    assert describe(feed_in_pieces(data, size)) == [big, ("GOAWAY", 5, 0, b"bye"), big]
+    data = SETTINGS + big + GOAWAY + big
+    assert describe(feed_in_pieces(data, size)) == [SETTINGS + big, ("GOAWAY", 5, 0, b"bye"), big]
 
 
 def test_scanner_leaves_malformed_goaway_to_h2() -> None:
     # On a stream (not 0): h2 reports the protocol error.
     bad = b"\x00\x00\x08\x07\x00\x00\x00\x00\x01" + b"\x00" * 8
-    assert describe(feed_in_pieces(bad, 100)) == [bad]
+    assert describe(feed_in_pieces(SETTINGS + bad, 100)) == [SETTINGS + bad]
+
+
+@pytest.mark.parametrize("size", [1, 4, 9, 100])
+def test_scanner_rejects_a_server_preface_that_is_not_settings(size: int) -> None:
+    # RFC 9113 §3.4: the server's preface is a SETTINGS frame (not an acknowledgement).
+    for first in (GOAWAY, DATA, SETTINGS_ACK):
+        with pytest.raises(RemoteProtocolError, match="did not start with a SETTINGS frame"):
+            feed_in_pieces(first + SETTINGS, size)
+    assert describe(feed_in_pieces(SETTINGS + DATA, size)) == [SETTINGS + DATA]
 
 
 def test_request_fields() -> None:

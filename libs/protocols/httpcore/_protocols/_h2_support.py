@@ -30,7 +30,7 @@ from typing import (
     Union,
 )
 
-from httpcore._core._exceptions import LocalProtocolError
+from httpcore._core._exceptions import LocalProtocolError, RemoteProtocolError
 
 if TYPE_CHECKING:
     import h2.connection
@@ -263,6 +263,8 @@ class H2Stream:
 
 _FRAME_HEADER_BYTES = 9
 _GOAWAY_TYPE = 0x7
+_SETTINGS_TYPE = 0x4
+_ACK_FLAG = 0x1
 
 
 class GoAway:
@@ -294,11 +296,14 @@ class FrameScanner:
     GOAWAY frames (on a stream, or shorter than 8 bytes) go to h2, which reports them.
     """
 
-    __slots__ = ("_skip", "_held")
+    __slots__ = ("_skip", "_held", "_preface_checked")
 
     def __init__(self) -> None:
         self._skip = 0
         self._held = b""
+        # The server's connection preface is a SETTINGS frame (RFC 9113 §3.4): checked on
+        # the first frame header, as h2 does not check it.
+        self._preface_checked = False
 
     def feed(self, data: bytes) -> List[Union[bytes, GoAway]]:
         """The pieces of ``data``, in order: bytes for h2, and GOAWAY frames."""
@@ -327,6 +332,12 @@ class FrameScanner:
                 return pieces
             length = (data[position] << 16) | (data[position + 1] << 8) | data[position + 2]
             end = position + _FRAME_HEADER_BYTES + length
+            if not self._preface_checked:
+                if data[position + 3] != _SETTINGS_TYPE or data[position + 4] & _ACK_FLAG:
+                    raise RemoteProtocolError(
+                        "The server's connection preface did not start with a SETTINGS frame."
+                    )
+                self._preface_checked = True
             if (
                 data[position + 3] == _GOAWAY_TYPE
                 and length >= 8

@@ -184,6 +184,14 @@ class _NoTrace:
 _NO_TRACE = _NoTrace()
 
 
+def _status_code(value: bytes) -> int:
+    """The ``:status`` of a response: exactly three digits (RFC 9113 §8.3.2), or the
+    response is malformed (1.0.9 let ``int()`` raise a ValueError, or took " 200" and "20")."""
+    if len(value) != 3 or not value.isdigit():
+        raise RemoteProtocolError(f"Malformed response: invalid :status {value!r}.")
+    return int(value)
+
+
 # How far down a chain of causes _again copies (chains are one or two long in practice).
 _CAUSES_COPIED = 4
 _E = TypeVar("_E", bound=BaseException)
@@ -753,7 +761,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         for name, value in event.headers:
             if name[:1] == b":":
                 if name == b":status":
-                    status = int(value)
+                    status = _status_code(value)
             else:
                 headers.append((name, value))
         return status, headers
@@ -906,8 +914,9 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                         events = self._h2_state.receive_data(piece)  # type: ignore[arg-type]
                         if events:
                             settings = self._dispatch(events, settings)
-            except names.H2Error as exc:
-                protocol_error = RemoteProtocolError(exc)
+            except (names.H2Error, RemoteProtocolError) as exc:
+                # RemoteProtocolError: a server preface not starting with SETTINGS (scanner).
+                protocol_error = exc if isinstance(exc, RemoteProtocolError) else RemoteProtocolError(exc)
                 if self._goaway is not None:
                     protocol_error = RemoteProtocolError(self._goaway)
                 self._read_exception = _again(protocol_error)

@@ -209,7 +209,10 @@ def socks5_handshake(
         )
         connection.send(socks5.SOCKS5AuthMethodsRequest([method]))
         reply = _exchange(stream, connection.data_to_send(), _two_bytes, timeout)
-        if len(reply) == 2 and reply[0] == 5 and reply[1:2] != method.value:
+        if len(reply) == 2 and reply[0] != 5:
+            # socksio looks at the version only when the method is not the one offered.
+            raise ValueError(f"the method selection reply has version {reply[0]}, not 5")
+        if len(reply) == 2 and reply[1:2] != method.value:
             asked = AUTH_METHOD_NAMES[method.value[0]]
             got = AUTH_METHOD_NAMES.get(reply[1], "UNKNOWN")
             raise ProxyError(f"Requested {asked} from proxy server, but got {got}.")
