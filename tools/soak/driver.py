@@ -570,13 +570,20 @@ def _dump_tasks(tasks: List[asyncio.Task[Any]], what: str) -> None:
     _dump_threads()
 
 
+def thread_stacks() -> str:
+    """Every thread's stack, as text (for a hang report)."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    parts: List[str] = []
+    for ident, frame in sys._current_frames().items():
+        parts.append(f"--- thread {names.get(ident, ident)}\n")
+        parts.extend(traceback.format_stack(frame))
+    return "".join(parts)
+
+
 def _dump_threads() -> None:
     """Every thread's stack to ``sys.stderr`` (also when it is pytest's capture, which has
     no file descriptor for ``faulthandler``)."""
-    names = {thread.ident: thread.name for thread in threading.enumerate()}
-    for ident, frame in sys._current_frames().items():
-        print(f"--- thread {names.get(ident, ident)}", file=sys.stderr)
-        traceback.print_stack(frame, file=sys.stderr)
+    print(thread_stacks(), end="", file=sys.stderr)
 
 
 async def _bounded(awaitable: Any, limit_s: float, what: str) -> Any:

@@ -19,10 +19,11 @@ Errors: ``socket.timeout`` maps to the operation's ``*Timeout``, any other ``OSE
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import sys
-from typing import Any, Callable, Iterable, Optional, TypeVar
+from typing import Any, Callable, Iterable, List, Optional, TypeVar
 
 from httpcore._core._exceptions import (
     ConnectError,
@@ -48,19 +49,41 @@ _T = TypeVar("_T")
 TLS_IN_TLS_READ_BYTES = 65536
 
 
-class SyncStream(NetworkStream):
-    """A blocking stream over one socket, plain or TLS."""
+def _closed_error() -> OSError:
+    return OSError(errno.EBADF, "The stream was closed.")
 
-    __slots__ = ("_sock", "_timeout")
+
+class SyncStream(NetworkStream):
+    """A blocking stream over one socket, plain or TLS.
+
+    Closing from another thread (a pool closed while its requests run) must neither leave
+    a reader blocked until its timeout nor free the socket's descriptor under it: a new
+    connection could get the same number, and the blocked call (OpenSSL retrying a read,
+    say) would then read that connection's bytes. So ``close`` first shuts the socket down,
+    which wakes a blocked ``recv``/``send`` at once, and the descriptor is released by
+    whichever of ``close`` and the last running call finishes last (``_calls``: one item
+    per call in progress; list appends and pops are atomic under the GIL). A call registers
+    itself before it looks at ``_closing``, and ``close`` sets ``_closing`` before it looks
+    at ``_calls``: so either the call sees the close and never touches the socket, or the
+    close sees the call and leaves the descriptor to it.
+    """
+
+    __slots__ = ("_sock", "_timeout", "_calls", "_closing")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         # The timeout currently set on the socket, so that it is changed only when needed.
         self._timeout: Optional[float] = sock.gettimeout()
+        self._calls: List[None] = []
+        self._closing = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         sock = self._sock
+        calls = self._calls
+        calls.append(None)
         try:
+            if self._closing:  # after the append: see the class comment
+                raise _closed_error()
             if timeout != self._timeout:
                 sock.settimeout(timeout)
                 self._timeout = timeout
@@ -69,12 +92,20 @@ class SyncStream(NetworkStream):
             raise ReadTimeout(exc) from exc
         except OSError as exc:
             raise ReadError(exc) from exc
+        finally:
+            calls.pop()
+            if self._closing and not calls:
+                sock.close()
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
         sock = self._sock
+        calls = self._calls
+        calls.append(None)
         try:
+            if self._closing:
+                raise _closed_error()
             if timeout != self._timeout:
                 sock.settimeout(timeout)
                 self._timeout = timeout
@@ -83,9 +114,23 @@ class SyncStream(NetworkStream):
             raise WriteTimeout(exc) from exc
         except OSError as exc:
             raise WriteError(exc) from exc
+        finally:
+            calls.pop()
+            if self._closing and not calls:
+                sock.close()
 
     def close(self) -> None:
-        self._sock.close()
+        sock = self._sock
+        self._closing = True
+        if self._calls:
+            # Another thread is inside a call: wake it; it releases the descriptor.
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # Not connected any more: nothing to wake.
+            if self._calls:
+                return
+        sock.close()
 
     def start_tls(
         self,
