@@ -12,12 +12,14 @@ The differences we want are listed in ``DISAGREEMENTS``, each with its reason; a
 is accepted only when it is one of those, in the direction "we reject, h11 accepts" (or both
 reject, for obs-fold, where h11 reports the folded line after joining it). Every listed
 corpus case asserts that its disagreement really exists, so the list cannot go stale.
+
+The harness (running each side, normalising, ``explain``) is ``tools/fuzz/target.py``, which
+the coverage-guided fuzzer (``tools/fuzz.sh``) runs too.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import h11
@@ -27,21 +29,12 @@ from hypothesis import strategies as st
 
 from httpcore._core._exceptions import LocalProtocolError, RemoteProtocolError
 from httpcore._protocols._http11 import (
-    NEED_DATA,
-    PAUSED,
     ChunkedWriter,
     ContentLengthWriter,
-    Data,
-    EndOfMessage,
     RequestHead,
-    ResponseHead,
-    ResponseParser,
     body_writer,
 )
-
-MAX_HEAD = 100 * 1024
-SERVER_DISCONNECTED = "Server disconnected without sending a response."
-TOO_LONG = "Receive buffer too long"
+from tools.fuzz.target import MAX_HEAD, TOO_LONG, Item, explain, h11_outcome, our_outcome
 
 # Each allowed disagreement with h11, and why we differ.
 DISAGREEMENTS = {
@@ -64,186 +57,6 @@ DISAGREEMENTS = {
         "incomplete, so its verdict depends on how the input was split."
     ),
 }
-
-Item = Tuple[Any, ...]
-
-
-class Recorder:
-    """Collects a normalised outcome: events with consecutive data joined."""
-
-    def __init__(self) -> None:
-        self.items: List[Item] = []
-
-    def add(self, item: Item) -> None:
-        if item[0] == "data" and self.items and self.items[-1][0] == "data":
-            self.items[-1] = ("data", self.items[-1][1] + item[1])
-        else:
-            self.items.append(item)
-
-
-def _h11_drain(conn: h11.Connection, out: Recorder, eof_sent: bool = False) -> Optional[str]:
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            return None
-        if event is h11.PAUSED:
-            assert conn.their_state is h11.SWITCHED_PROTOCOL
-            return "switched"
-        if isinstance(event, (h11.Response, h11.InformationalResponse)):
-            out.add(
-                (
-                    "head",
-                    event.status_code,
-                    bytes(event.reason),
-                    bytes(event.http_version),
-                    [(bytes(n), bytes(v)) for n, v in event.headers.raw_items()],
-                )
-            )
-        elif isinstance(event, h11.Data):
-            if event.data:
-                out.add(("data", bytes(event.data)))
-        elif isinstance(event, h11.EndOfMessage):
-            # A body delimited by the close ends with the connection closed: not reusable,
-            # although h11's states still read DONE at this point.
-            keep_alive = (
-                conn.our_state is h11.DONE and conn.their_state is h11.DONE and not eof_sent
-            )
-            trailers = [(bytes(n), bytes(v)) for n, v in event.headers.raw_items()]
-            out.add(("end", trailers, keep_alive))
-            return "end"
-        else:  # pragma: no cover - h11 returns nothing else before the end of a message
-            raise AssertionError(f"unexpected h11 event {event!r}")
-
-
-def h11_outcome(
-    parts: Sequence[bytes], method: bytes, request_headers: Sequence[Tuple[bytes, bytes]], eof: bool
-) -> List[Item]:
-    conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-    headers = [(b"Host", b"example.com"), *request_headers]
-    conn.send(h11.Request(method=method, target=b"/", headers=headers))
-    conn.send(h11.EndOfMessage())
-    out = Recorder()
-    try:
-        for index, part in enumerate(parts):
-            if not part:
-                continue  # an empty read means EOF to h11
-            conn.receive_data(part)
-            result = _h11_drain(conn, out)
-            if result == "end":
-                return out.items
-            if result == "switched":
-                out.add(("switched", bytes(conn.trailing_data[0]) + b"".join(parts[index + 1 :])))
-                return out.items
-        if eof:
-            if conn.their_state is h11.SEND_RESPONSE:
-                out.add(("error", SERVER_DISCONNECTED))
-                return out.items
-            conn.receive_data(b"")
-            result = _h11_drain(conn, out, eof_sent=True)
-            assert result != "switched"
-            if result == "end":
-                return out.items
-        out.add(("incomplete",))
-    except h11.RemoteProtocolError as exc:
-        out.add(("error", str(exc)))
-    return out.items
-
-
-def _our_drain(parser: ResponseParser, out: Recorder) -> Optional[str]:
-    while True:
-        event = parser.next_event()
-        if event is NEED_DATA:
-            return None
-        if event is PAUSED:
-            assert parser.switched_protocols
-            return "switched"
-        if isinstance(event, ResponseHead):
-            out.add(("head", event.status_code, event.reason, event.http_version, event.headers))
-        elif isinstance(event, Data):
-            assert event.data, "empty Data event"
-            assert type(event.data) is bytes
-            out.add(("data", event.data))
-        elif isinstance(event, EndOfMessage):
-            out.add(("end", event.trailers, parser.keep_alive))
-            return "end"
-        else:  # pragma: no cover
-            raise AssertionError(f"unexpected event {event!r}")
-
-
-def our_outcome(
-    parts: Sequence[bytes], method: bytes, request_headers: Sequence[Tuple[bytes, bytes]], eof: bool
-) -> List[Item]:
-    request = RequestHead(method, b"/", [(b"Host", b"example.com"), *request_headers])
-    parser = ResponseParser(method, request_close=request.close, request_upgrade=request.upgrade)
-    out = Recorder()
-    try:
-        for index, part in enumerate(parts):
-            parser.feed(part)
-            result = _our_drain(parser, out)
-            if result == "end":
-                return out.items
-            if result == "switched":
-                out.add(("switched", parser.trailing_data() + b"".join(parts[index + 1 :])))
-                return out.items
-        if eof:
-            parser.feed_eof()
-            result = _our_drain(parser, out)
-            assert result != "switched"
-            if result == "end":
-                return out.items
-        out.add(("incomplete",))
-    except RemoteProtocolError as exc:
-        out.add(("error", str(exc)))
-    return out.items
-
-
-def _is_prefix(ours: List[Item], theirs: List[Item]) -> bool:
-    # Whether our events (without our final error) are a prefix of h11's, the last body data
-    # of ours possibly a prefix of h11's (h11 went on reading where we stopped).
-    if len(ours) > len(theirs):
-        return False
-    for index, item in enumerate(ours):
-        other = theirs[index]
-        if item == other:
-            continue
-        last = index == len(ours) - 1
-        if last and item[0] == "data" and other[0] == "data" and other[1].startswith(item[1]):
-            continue
-        return False
-    return True
-
-
-_FOLD = re.compile(rb"\n[ \t]")
-_BOTH_FRAMINGS = re.compile(rb"(?is)transfer-encoding:.*content-length:|content-length:.*transfer-encoding:")
-
-
-def explain(data: bytes, ours: List[Item], theirs: List[Item]) -> Optional[str]:
-    """The listed disagreement that explains why ``ours`` differs from ``theirs``, if any."""
-    if (
-        ours[:-1] == theirs[:-1]
-        and ours[-1][0] == theirs[-1][0] == "end"
-        and ours[-1][1:] == (theirs[-1][1], False)
-        and _BOTH_FRAMINGS.search(data)
-    ):
-        return "both-framings"
-    if not ours or ours[-1][0] != "error":
-        return None  # we must be the side that rejects
-    if not _is_prefix(ours[:-1], theirs):
-        return None
-    # Our own checks run where h11's passed, so h11 went on (and may have failed later).
-    message = ours[-1][1]
-    if message.startswith("obsolete line folding"):
-        return "obs-fold"
-    if message.startswith("chunk extension with NUL or CR"):
-        return "chunk-extension"
-    if message == TOO_LONG:
-        return "head-size"
-    # Both reject a head with a folded line after a bad one: h11 names the joined line.
-    h11_rejected = theirs[-1][0] == "error"
-    if h11_rejected and _FOLD.search(data) and message.startswith("illegal header line"):
-        return "obs-fold"
-    return None
-
 
 def compare(
     data: bytes,
