@@ -44,7 +44,6 @@ import dataclasses
 import gc
 import hashlib
 import os
-import queue
 import ssl
 import sys
 import threading
@@ -702,7 +701,6 @@ def _batch_sync(
     book: _Book,
     back_up: threading.Event,
     deadline: float,
-    extra: Optional[threading.Thread] = None,
 ) -> None:
     def worker() -> None:
         for _ in range(book.config.requests + 1):  # bounded: one request per turn
@@ -717,8 +715,6 @@ def _batch_sync(
     threads = [
         threading.Thread(target=worker, name=f"soak-{n}", daemon=True) for n in range(book.config.concurrency)
     ]
-    if extra is not None:
-        threads.append(extra)
     for thread in threads:
         thread.start()
     _join_bounded(threads, deadline, "the run")
@@ -746,31 +742,28 @@ def _run_sync(servers: Servers, result: SoakResult) -> None:
         gc.collect()
         result.rss_warm = result.rss_peak = rss_bytes()
 
-        triggers: queue.Queue[None] = queue.Queue()
         back_up = threading.Event()
         back_up.set()
-        book = _Book(config, result, lambda: triggers.put(None))
         restart_errors: List[BaseException] = []
 
-        def restarter() -> None:
+        def restart() -> None:
+            # Run by the worker whose request reached the threshold, at once: a restarter
+            # thread of its own could wait many switch intervals for the GIL among the busy
+            # workers, and the restart then fall at the very end of the run.
             try:
-                for _ in book.thresholds:
-                    triggers.get(timeout=max(0.0, deadline - time.monotonic()))
-                    back_up.clear()
-                    book.begin_restart()
-                    try:
-                        seconds = servers.restart_nginx()
-                    finally:
-                        back_up.set()
-                    book.end_restart(seconds)
-            except BaseException as exc:  # reported below; the workers must not wait for it
+                back_up.clear()
+                book.begin_restart()
+                try:
+                    seconds = servers.restart_nginx()
+                finally:
+                    back_up.set()
+                book.end_restart(seconds)
+            except BaseException as exc:  # reported below
                 restart_errors.append(exc)
 
+        book = _Book(config, result, restart)
         started = time.monotonic()
-        _batch_sync(
-            pool, servers, book, back_up, deadline,
-            extra=threading.Thread(target=restarter, name="soak-restarter", daemon=True),
-        )
+        _batch_sync(pool, servers, book, back_up, deadline)
         result.elapsed_s = time.monotonic() - started
         if restart_errors:
             raise restart_errors[0]
