@@ -125,7 +125,7 @@ def test_fails_on_keep_alive_with_both_framings() -> None:
     def make(method: bytes, close: bool, upgrade: bool) -> Any:
         return _KeepAlive(target.default_factory(method, close, upgrade))
 
-    data = (SEEDS_DIR / "reject-cl-and-te").read_bytes()
+    data = (SEEDS_DIR / "both-framings-cl-te").read_bytes()
     check_one(data)
     with pytest.raises(AssertionError, match="both framings"):
         check_one(data, make)
