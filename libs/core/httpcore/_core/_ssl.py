@@ -78,6 +78,11 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
+def alpn_protocols(http2: bool) -> List[str]:
+    """The ALPN offer of a connection to an origin (API.md §6.2)."""
+    return ["http/1.1", "h2"] if http2 else ["http/1.1"]
+
+
 # (offers h2, the trust-store environment) -> the shared context made for it.
 _SharedKey = Tuple[bool, Tuple[object, ...]]
 _shared: Dict[_SharedKey, ssl.SSLContext] = {}
@@ -110,7 +115,7 @@ def shared_default_context(http2: bool) -> ssl.SSLContext:
         context = _shared.get(key)
         if context is None:
             context = default_ssl_context()
-            context.set_alpn_protocols(["http/1.1", "h2"] if http2 else ["http/1.1"])
+            context.set_alpn_protocols(alpn_protocols(http2))
             if len(_shared) >= _SHARED_LIMIT:  # the environment keeps changing: start over
                 _shared.clear()
             _shared[key] = context

@@ -13,7 +13,7 @@ import ssl
 
 from httpcore._backends._base import NetworkStream
 from httpcore._core._models import Origin
-from httpcore._core._ssl import shared_default_context
+from httpcore._core._ssl import alpn_protocols, shared_default_context
 
 from .connection_interface import ConnectionInterface
 from .http11 import HTTP11Connection
@@ -27,7 +27,7 @@ def alpn_ssl_context(ssl_context: ssl.SSLContext | None, http2: bool) -> ssl.SSL
     per connection; see ``httpcore._core._ssl``)."""
     if ssl_context is None:
         return shared_default_context(http2)
-    ssl_context.set_alpn_protocols(["http/1.1", "h2"] if http2 else ["http/1.1"])
+    ssl_context.set_alpn_protocols(alpn_protocols(http2))
     return ssl_context
 
 
