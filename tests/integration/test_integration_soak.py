@@ -35,8 +35,8 @@ MAX_CONNECTIONS = 20
 HANG_LIMIT_S = 120.0
 
 
-def check(result: SoakResult, *, strict_recovery: bool, per_request_limit: int = 0) -> None:
-    problems = result.problems(strict_recovery=strict_recovery, per_request_limit=per_request_limit)
+def check(result: SoakResult, *, strict_recovery: bool) -> None:
+    problems = result.problems(strict_recovery=strict_recovery)
     assert not problems, "\n".join([result.summary(), *problems])
     assert result.restarts == 1
     assert result.successes >= result.config.tail_requests

@@ -29,7 +29,7 @@ if importlib.util.find_spec("httpcore") is None:
 
 import httpcore  # noqa: E402
 
-from tools.soak.driver import SoakConfig, run_soak  # noqa: E402
+from tools.soak.driver import SoakConfig, print_verdict, run_soak  # noqa: E402
 
 
 def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -72,19 +72,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     location = pathlib.Path(str(httpcore.__file__)).parent
     print(f"httpcore {httpcore.__version__} from {location}; Python {sys.version.split()[0]}", flush=True)
     result = run_soak(config)
-    print(result.summary())
     strict = not config.http2 and not config.proxy
-    # A closed HTTP/2 connection can stay referenced by the pool's bookkeeping for a while,
-    # and with it the requests (and responses) that failed on it, at most one each per
-    # worker: see
-    # tests/integration/test_integration_soak.py.
-    limit = 2 * config.concurrency if config.http2 else 0
-    problems = result.problems(strict_recovery=strict, per_request_limit=limit)
-    for problem in problems:
-        print(f"PROBLEM: {problem}")
-    print("verdict:        " + ("FAIL" if problems else "ok"))
-    return 1 if problems else 0
-
+    return print_verdict(result.summary(), result.problems(strict_recovery=strict))
 
 if __name__ == "__main__":
     sys.exit(main())

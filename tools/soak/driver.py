@@ -205,10 +205,10 @@ class SoakResult:
             if name.rsplit(".", 1)[-1] in PER_REQUEST_TYPES and count > self.objects_before.get(name, 0)
         }
 
-    def problems(self, *, strict_recovery: bool = False, per_request_limit: int = 0) -> List[str]:
+    def problems(self, *, strict_recovery: bool = False) -> List[str]:
         """Every broken expectation. ``strict_recovery``: no request that lay outside every
-        restart may fail. ``per_request_limit``: how many ``Request``/``Response`` objects may
-        still be alive once the run is over (pool open), in total."""
+        restart may fail. No ``Request``/``Response`` of the run may still be alive once it is
+        over (pool open)."""
         config = self.config
         found: List[str] = []
         done = self.successes + self.failed
@@ -235,7 +235,7 @@ class SoakResult:
             found.append(f"open file descriptors: {self.fds_before} before, {self.fds_after} after")
         if self.leaked_objects():
             found.append(f"httpcore objects alive after close (beyond the start): {self.leaked_objects()}")
-        if sum(self.live_per_request_objects().values()) > per_request_limit:
+        if self.live_per_request_objects():
             found.append(f"per-request objects alive after the run: {self.live_per_request_objects()}")
         return found
 
@@ -285,6 +285,15 @@ def rss_bytes() -> int:
     except (OSError, ValueError, IndexError):
         return 0
     return pages * int(os.sysconf("SC_PAGE_SIZE"))
+
+
+def print_verdict(summary: str, problems: List[str]) -> int:
+    """Print a run's summary, its problems and the verdict; the exit status (1: problems)."""
+    print(summary)
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print("verdict:        " + ("FAIL" if problems else "ok"))
+    return 1 if problems else 0
 
 
 def httpcore_objects() -> Counter[str]:

@@ -62,6 +62,7 @@ from tools.soak.driver import (  # noqa: E402
     Target,
     httpcore_objects,
     open_fds,
+    print_verdict,
     thread_stacks,
 )
 
@@ -526,12 +527,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ThreadSoakHang as exc:
         print(f"PROBLEM: hang\n{exc}")
         return 1
-    print(result.summary())
-    problems = result.problems()
-    for problem in problems:
-        print(f"PROBLEM: {problem}")
-    print("verdict:        " + ("FAIL" if problems else "ok"))
-    return 1 if problems else 0
+    return print_verdict(result.summary(), result.problems())
 
 
 if __name__ == "__main__":
