@@ -551,8 +551,10 @@ def test_lock_context_manager_returns_lock() -> None:
 
 def test_thread_lock_is_a_real_lock() -> None:
     lock = ThreadLock()
+    assert not lock.locked()
     with lock:
-        assert lock._lock.locked()
+        assert lock.locked()
+    assert not lock.locked()
 
 
 def test_event_set_and_wait() -> None:

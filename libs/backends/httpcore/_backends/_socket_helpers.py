@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Small socket helpers shared by the backends: applying options, probing readability."""
 
 from __future__ import annotations

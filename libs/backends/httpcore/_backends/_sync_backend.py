@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """The blocking backend: ``SyncBackend`` over plain ``socket``/``ssl`` sockets.
 
 Streams:

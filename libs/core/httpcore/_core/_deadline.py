@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """One overall time limit for a request: the ``"total"`` key of the ``timeout`` extension.
 
 1.0.9's four timeouts each bound one wait (for a pooled connection, the connect, one write,

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Requests that failed on a stale keep-alive connection, and whether the pool may retry them.
 
 A server may close an idle keep-alive connection at any moment, also just as the client

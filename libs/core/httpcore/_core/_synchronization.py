@@ -383,10 +383,10 @@ class Lock:
         self._lock.release()
 
 
-class ThreadLock(Lock):
-    """The lock guarding state shared between threads (a no-op ``AsyncThreadLock`` in async)."""
-
-    __slots__ = ()
+# The lock guarding state shared between threads (a no-op ``AsyncThreadLock`` in async): the
+# interpreter's own lock, not a ``Lock`` wrapper, since the sync pool and connections take it
+# several times per request and ``with`` on it then runs no Python-level calls.
+ThreadLock = threading.Lock
 
 
 class Event:

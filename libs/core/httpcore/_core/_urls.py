@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """``URL`` and ``Origin`` (API.md §2.3, §2.4).
 
 A ``URL`` is four plain attributes. The string form is split with ``urllib.parse.urlparse``

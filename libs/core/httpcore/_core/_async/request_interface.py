@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """The ``request()`` and ``stream()`` helpers shared by pools and connections (API.md §3).
 
 Both coerce the method, URL and headers, add the default headers (Host, and the body

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """``AsyncConnectionPool``: requests in, connections reused or opened (API.md §5).
 
 The bookkeeping (which connection serves which request, what to close) is ``PoolState``

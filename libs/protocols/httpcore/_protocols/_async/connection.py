@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """``AsyncHTTPConnection``: connects on first use, then hands over to a protocol connection
 (API.md §6.2).
 

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """``AsyncHTTP11Connection``: one HTTP/1.1 connection over one network stream (API.md §6.3).
 
 Built on our own sans-I/O codec (``httpcore._protocols._http11``): ``RequestHead`` validates
