@@ -10,8 +10,7 @@
 # only to drop the interpreter's per-bytecode cost (about a tenth of the sync client's CPU
 # per request); with the directive their annotations stay hints, exactly as in the pure
 # form, so both forms accept the same arguments. The async twins are not compiled (not
-# measured yet). _synchronization.py stays interpreted: compiled, its `import trio` inside a
-# function did not fail for a `None` entry in sys.modules (tests/core/...synchronization).
+# measured yet).
 HOT_MODULES = [
     "core:httpcore/_core/_headers.py",
     "pool:httpcore/_pool/_selection.py",
@@ -26,6 +25,7 @@ HOT_MODULES = [
     "core:httpcore/_core/_deadline.py",
     "core:httpcore/_core/_models.py",
     "core:httpcore/_core/_stale.py",
+    "core:httpcore/_core/_synchronization.py",
     "core:httpcore/_core/_sync/request_interface.py",
     "core:httpcore/_core/_urls.py",
     "pool:httpcore/_pool/_sync/connection_pool.py",

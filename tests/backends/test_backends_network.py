@@ -362,6 +362,22 @@ def test_sync_is_readable_true_once_closed(serve: StartServer) -> None:
     assert stream.get_extra_info("is_readable") is True
 
 
+def test_sync_is_readable_asked_again_follows_the_socket(serve: StartServer) -> None:
+    # The stream keeps one poller for the probe after its first use: every later answer
+    # must still be the socket's state at that moment, closed included.
+    server = serve(echo)
+    stream = SyncBackend().connect_tcp("127.0.0.1", server.port)
+    assert stream.get_extra_info("is_readable") is False
+    assert stream.get_extra_info("is_readable") is False
+    stream.write(b"ping")
+    wait_socket_readable(stream.get_extra_info("socket"))
+    assert stream.get_extra_info("is_readable") is True
+    assert sync_read_exactly(stream, 4) == b"ping"
+    assert stream.get_extra_info("is_readable") is False
+    stream.close()
+    assert stream.get_extra_info("is_readable") is True
+
+
 def test_sync_unix_socket_round_trip(serve: StartServer, unix_path: str) -> None:
     serve(echo, unix_path=unix_path)
     stream = SyncBackend().connect_unix_socket(unix_path, timeout=SAFETY_TIMEOUT_S)

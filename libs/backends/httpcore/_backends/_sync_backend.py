@@ -41,6 +41,7 @@ from ._socket_helpers import (
     apply_socket_options,
     enable_tcp_nodelay,
     is_socket_readable,
+    readable_poller,
     socket_info,
 )
 
@@ -69,7 +70,7 @@ class SyncStream(NetworkStream):
     close sees the call and leaves the descriptor to it.
     """
 
-    __slots__ = ("_sock", "_timeout", "_calls", "_closing")
+    __slots__ = ("_sock", "_timeout", "_calls", "_closing", "_poller")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
@@ -77,6 +78,8 @@ class SyncStream(NetworkStream):
         self._timeout: Optional[float] = sock.gettimeout()
         self._calls: List[None] = []
         self._closing = False
+        # For the "is_readable" probe, made at its first use (``readable_poller``).
+        self._poller: Any = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         sock = self._sock
@@ -160,7 +163,11 @@ class SyncStream(NetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
             # First: the pool asks it of an idle connection before every reuse.
-            return is_socket_readable(self._sock)
+            sock = self._sock
+            poller = self._poller
+            if poller is None and not self._closing:
+                poller = self._poller = readable_poller(sock)
+            return is_socket_readable(sock, poller)
         if info == "ssl_object":
             sock = self._sock
             # An SSLSocket offers the whole ssl.SSLObject API (ALPN, version, cipher, peer
