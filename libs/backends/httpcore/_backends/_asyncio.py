@@ -1,4 +1,3 @@
-# cython: annotation_typing=False
 """The native asyncio backend: streams on asyncio transports and a buffered protocol.
 
 Receiving. ``_StreamProtocol`` is an ``asyncio.BufferedProtocol``: the transport reads

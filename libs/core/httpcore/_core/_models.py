@@ -1,4 +1,3 @@
-# cython: annotation_typing=False
 """Requests, responses and proxy settings (API.md §2), and the names other layers import.
 
 ``Request`` and ``Response`` coerce their arguments once, at construction: method and

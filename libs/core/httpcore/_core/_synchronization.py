@@ -1,4 +1,3 @@
-# cython: annotation_typing=False
 """Locks, events, semaphores and cancellation shields for connections and pools.
 
 Two families with the same shape, so the generated sync code can use the twin of every
@@ -35,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import importlib
 import sys
 import threading
 from types import ModuleType, TracebackType
@@ -93,9 +91,7 @@ def current_async_library() -> str:
 
 def _import_trio() -> ModuleType:
     try:
-        # Through importlib, so that a ``None`` in sys.modules (trio blocked) fails the same
-        # way in the compiled module, whose own import statement would hand that None back.
-        trio = importlib.import_module("trio")
+        import trio
     except (ImportError, NotImplementedError) as exc:
         raise RuntimeError(
             "Running httpcore under trio needs the 'trio' package: "
