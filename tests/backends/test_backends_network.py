@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import os
 import select
 import shutil
@@ -271,16 +272,53 @@ def test_sync_peer_reset_is_read_error(serve: StartServer) -> None:
     stream.close()
 
 
-def test_sync_write_to_reset_peer_is_write_error(serve: StartServer) -> None:
+@pytest.mark.parametrize("timeout", [None, 5.0])  # 5.0: the direct write(2) path
+def test_sync_write_to_reset_peer_is_write_error(
+    serve: StartServer, timeout: Optional[float]
+) -> None:
     server = serve(reset)
     stream = SyncBackend().connect_tcp("127.0.0.1", server.port)
-    stream.write(b"!")
+    stream.write(b"!", timeout)
     server.wait_handled()
     wait_socket_readable(stream.get_extra_info("socket"))
     with pytest.raises(WriteError) as info:
         for _ in range(100):
-            stream.write(b"x" * 1024)
+            stream.write(b"x" * 1024, timeout)
     assert_mapped(info.value, OSError)
+    stream.close()
+
+
+def reply_digest(total: int) -> Handler:
+    """Read exactly ``total`` bytes, then send their SHA-256 digest."""
+
+    def handler(conn: socket.socket) -> None:
+        digest = hashlib.sha256()
+        received = 0
+        while received < total:
+            data = conn.recv(1024 * 1024)
+            if not data:
+                return
+            digest.update(data)
+            received += len(data)
+        conn.sendall(digest.digest())
+        drain(conn)
+
+    return handler
+
+
+@pytest.mark.parametrize("timeout", [None, SAFETY_TIMEOUT_S])
+def test_sync_large_write_arrives_whole_and_in_order(
+    serve: StartServer, timeout: Optional[float]
+) -> None:
+    # Under a timeout, one write(2) sends what the socket takes and sendall the rest, which
+    # must start where the first write stopped. A small send buffer makes sure there is a
+    # rest (the kernel doubles the 64 KiB asked for; the body is 4 MiB).
+    data = bytes(range(256)) * (4 * LARGE_TRANSFER_BYTES // 256)
+    server = serve(reply_digest(len(data)))
+    small_buffer = [(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)]
+    stream = SyncBackend().connect_tcp("127.0.0.1", server.port, socket_options=small_buffer)
+    stream.write(data, timeout)
+    assert sync_read_exactly(stream, 32) == hashlib.sha256(data).digest()
     stream.close()
 
 
