@@ -304,31 +304,39 @@ BOUNDS: Sequence[str] = (
     "`tools/bench/profile_request.py`). The floor is the same exchange written on the bare "
     "socket or asyncio, with no HTTP library (`python -m tools.bench.floors`).",
     "",
-    "- **S1-sync, 5x httpcore 1.0.9** (CPU about 5x, throughput about 4.3x): ours 26 µs per "
-    "request, 1.0.9 131 µs, the floor 4.9 µs; nginx adds about 6 µs per request on the shared "
-    "CPU, which throughput counts and CPU per operation does not, so 5x throughput needs our "
-    "client CPU at or under about 21 µs. Of our 26 µs the pool layer is 11 (the connection alone, "
-    "`--layer connection`, is 15): its bookkeeping (the state lock, the re-entrancy guard, "
-    "the response stream's release) is pure Python. Compiling the pool, connection and model "
-    "modules as they are gave 10% in a trial, but Cython then enforces their annotations as "
-    "argument types, which changes what they accept; that needs a module-by-module review. "
-    "pyreqwest's sync client (Rust) stays ahead: 18 µs.",
+    "- **S1-sync, 5x httpcore 1.0.9** (CPU about 5.8x, throughput about 4.8x): ours 22 to 23 µs "
+    "per request, 1.0.9 127 to 130 µs, the floor 4.9 µs. nginx adds about 8.5 µs of wall time per "
+    "request on the shared CPU, which throughput counts and CPU per operation does not, so 5x "
+    "throughput needs our client CPU at or under about 19.5 µs. Of our 23 µs the connection "
+    "alone (`--layer connection`) is 15 and the pool's bookkeeping 8. The request path is "
+    "compiled (Cython, with annotation typing off so both forms accept the same arguments), "
+    "which took 26 µs to 23; one write(2) instead of poll(2) and send(2) per request and a kept "
+    "poller for the idle-connection probe gave another 0.5. What is left is the cost of "
+    "ordinary Python objects: under perf, type and instance attribute lookups lead the "
+    "profile, not our functions' own code. Going further means extension types (`cdef` "
+    "classes declared in `.pxd` files) for the pool state and the connections, which changes "
+    "what those classes allow at run time and needs its own review. pyreqwest's sync client "
+    "(Rust) stays ahead: 17.6 µs.",
     "- **S1/S2-async against pyreqwest**: the asyncio floor is 9.8 µs per request (an asyncio "
-    "`BufferedProtocol`); ours is about 40 µs, pyreqwest (Rust, hyper) about 35. The gap is our "
-    "Python per request (pool, HTTP/1.1 connection, response stream) over asyncio's own cost.",
+    "`BufferedProtocol`); ours is about 43 µs in S1, pyreqwest (Rust, hyper) about 36. The gap "
+    "is our Python per request (pool, HTTP/1.1 connection, response stream) over asyncio's own "
+    "cost. Compiling the async request path as the sync one gave only 5% (42.5 to 40 µs), and a "
+    "compiled coroutine is not a native one (on Python 3.9 anyio's `start_soon` refuses it), so "
+    "async code stays interpreted.",
     "- **S2c128-sync, 90% of S2-sync**: 128 threads contend for the GIL; our CPU per request "
-    "rises from about 28 to 33 µs (switches at every blocking call). urllib3 keeps 93% only "
-    "because it is four times slower per request; pyreqwest keeps 62%.",
+    "rises from about 24 to 30 µs (a thread switch at each blocking call). urllib3 keeps 93% only "
+    "because it is four times slower per request; pyreqwest keeps 65%.",
     "- **S3-async against pycurl**: network reads are 64 KiB, as the specification sets "
     "(`READ_NUM_BYTES`); with 64 KiB reads the asyncio floor itself reaches about 1,560 MB/s, "
     "under pycurl's sync figure (about 1,670 MB/s, a C loop with its own buffer sizes). Ours is "
     "about 84% of that floor: one copy out of the loop's receive buffer and the per-read "
     "Python of the body path.",
     "- **S5 against pycurl**: the sync floor is about 2,230 MB/s (79 µs CPU per 1 MB upload) "
-    "and pycurl about 2,090; ours gave 1,930 in this run but 1,790 to 3,270 MB/s in repeated "
-    "runs of 300 uploads outside it, so the gap is within this machine's noise for transfers "
-    "this short. Our CPU per upload (150 to 180 µs) is about twice the floor's, most of it "
-    "inside `sendall`.",
+    "and pycurl about 2,100; ours gave 2,000 in this run, and 1,790 to 3,270 MB/s in repeated "
+    "runs of 300 uploads outside it (the same wheel from one cycle to the next: 1,910 to 2,190 "
+    "MB/s, 160 to 300 µs CPU per upload), so the gap is within this machine's noise for "
+    "transfers this short. Our CPU per upload is about twice the floor's, most of it inside "
+    "`sendall`.",
     "- **S4, 4x httpcore 1.0.9**: under cProfile the h2 stack (h2, hpack, hyperframe: pure "
     "Python) takes 55% of our CPU per request in S4-h2c and about the same time per request "
     "in 1.0.9 (310 µs profiled). With our own code at zero cost the ratio could not pass about "
