@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Iterator, List
 import pytest
 
 from httpcore._core import _models
+from httpcore._core._urls import require_origin
 from httpcore._core._models import (
     URL,
     ByteStream,
@@ -892,3 +893,43 @@ def test_models_exports() -> None:
     ]:
         assert hasattr(_models, name), name
         assert name in _models.__all__
+
+
+# require_origin: every connection's check that a request is for it.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        URL("https://example.com:443/"),  # port given: settled without url.origin
+        URL("https://example.com/"),  # default port: through url.origin
+        URL("HTTPS://EXAMPLE.COM/path?q"),  # parsed lowercase
+        URL(scheme=b"https", host=b"example.com", port=0, target=b"/"),  # zero: the default
+    ],
+)
+def test_require_origin_accepts_the_same_origin(url: URL) -> None:
+    require_origin(url, Origin(b"https", b"example.com", 443))
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (URL("https://other.com:443/"), "https://other.com:443"),
+        (URL("https://example.com:8443/"), "https://example.com:8443"),
+        (URL("http://example.com:443/"), "http://example.com:443"),
+        (URL("wss://example.com:443/"), "wss://example.com:443"),
+        (URL(scheme=b"https", host=b"EXAMPLE.com", port=443, target=b"/"), "https://EXAMPLE.com:443"),
+    ],
+)
+def test_require_origin_refuses_another_origin(url: URL, shown: str) -> None:
+    with pytest.raises(RuntimeError) as info:
+        require_origin(url, Origin(b"https", b"example.com", 443))
+    assert str(info.value) == (
+        f"Attempted to send request to {shown} on connection to https://example.com:443"
+    )
+
+
+def test_require_origin_without_a_default_port_is_key_error() -> None:
+    # As url.origin: a scheme without a default port has no origin, port given or not.
+    with pytest.raises(KeyError):
+        require_origin(URL("ftp://example.com:21/"), Origin(b"ftp", b"example.com", 21))

@@ -626,3 +626,15 @@ async def test_default_backend_against_a_loopback_server(loopback_port: int) -> 
         assert not conn.has_expired()
     assert conn.is_closed()
 
+
+
+@pytest.mark.anyio
+async def test_request_for_another_origin_is_refused_before_connecting() -> None:
+    backend = RecordingBackend(HELLO)
+    conn = AsyncHTTPConnection(ORIGIN, network_backend=backend)
+    with pytest.raises(RuntimeError) as info:
+        await conn.request("GET", "https://other.com/")
+    assert str(info.value) == "Attempted to send request to https://other.com:443 on connection to https://example.com:443"
+    assert backend.calls == []
+    response = await conn.request("GET", URL)
+    assert response.status == 200

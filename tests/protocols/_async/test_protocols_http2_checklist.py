@@ -701,3 +701,15 @@ async def test_server_protocol_error_after_goaway_is_reported_as_the_goaway() ->
         assert "ConnectionTerminated" in str(info.value)
         assert isinstance(info.value.args[0], h2.events.ConnectionTerminated)
         assert not conn.is_available()
+
+
+@pytest.mark.anyio
+async def test_request_for_another_origin_is_refused_before_a_stream_opens() -> None:
+    server, preface = script()
+    stream = ScriptedStream([preface, head(server, 1) + body(server, 1)])
+    async with AsyncHTTP2Connection(ORIGIN, stream) as conn:
+        with pytest.raises(RuntimeError) as info:
+            await conn.request("GET", "https://other.com/")
+        assert str(info.value) == "Attempted to send request to https://other.com:443 on connection to https://example.com:443"
+        response = await conn.request("GET", URL)  # stream 1: no ID was used up
+        assert response.status == 200

@@ -151,6 +151,27 @@ class URL:
         )
 
 
+def require_origin(url: URL, origin: Origin) -> None:
+    """Raise RuntimeError unless ``url.origin == origin``: a connection's check that a
+    request is for it, made for every request. The usual case is settled without building
+    ``url.origin`` (a new object): when the port is given and the scheme has a default, that
+    origin would be exactly (scheme, host, port). KeyError, as from ``url.origin``, for a
+    scheme without a default port."""
+    port = url.port
+    scheme = url.scheme
+    if (
+        port
+        and port == origin.port
+        and scheme == origin.scheme
+        and url.host == origin.host
+        and scheme in DEFAULT_ORIGIN_PORTS
+    ):
+        return
+    url_origin = url.origin
+    if not url_origin == origin:
+        raise RuntimeError(f"Attempted to send request to {url_origin} on connection to {origin}")
+
+
 def enforce_url(value: Union[URL, bytes, str], name: str) -> URL:
     """Return ``value`` if it is a ``URL`` (the same object), else parse bytes or str.
 

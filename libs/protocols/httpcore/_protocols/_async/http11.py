@@ -55,7 +55,7 @@ from httpcore._core._models import Origin, Request, Response
 from httpcore._core._stale import mark_stale_connection_error
 from httpcore._core._synchronization import AsyncShieldCancellation, AsyncThreadLock
 from httpcore._core._trace import Trace
-from httpcore._core._urls import DEFAULT_ORIGIN_PORTS
+from httpcore._core._urls import require_origin
 from httpcore._protocols._http11 import (
     NEED_DATA,
     BodyWriter,
@@ -128,23 +128,7 @@ class AsyncHTTP11Connection(AsyncConnectionInterface):
         busy or closed, LocalProtocolError for an invalid request, RemoteProtocolError for
         an invalid or missing response, and the network errors of the stream.
         """
-        url = request.url
-        origin = self._origin
-        port = url.port
-        if not (
-            # The usual case without building ``url.origin``: the same test, as that origin
-            # would be (scheme, host, port) when the port is given and the scheme known.
-            port
-            and port == origin.port
-            and url.scheme == origin.scheme
-            and url.host == origin.host
-            and url.scheme in DEFAULT_ORIGIN_PORTS
-        ):
-            request_origin = url.origin
-            if not request_origin == origin:
-                raise RuntimeError(
-                    f"Attempted to send request to {request_origin} on connection to {origin}"
-                )
+        require_origin(request.url, self._origin)
         with self._state_lock:
             if self._state == NEW or self._state == IDLE:
                 self._request_count += 1

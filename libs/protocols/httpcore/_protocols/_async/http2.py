@@ -108,6 +108,7 @@ from httpcore._core._synchronization import (
     AsyncThreadLock,
 )
 from httpcore._core._trace import Trace
+from httpcore._core._urls import require_origin
 
 from .._h2_support import (
     DATA,
@@ -328,11 +329,7 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
         return await self._handle_request(request)
 
     async def _handle_request(self, request: Request) -> Response:
-        origin = request.url.origin
-        if not origin == self._origin:
-            raise RuntimeError(
-                f"Attempted to send request to {origin} on connection to {self._origin}"
-            )
+        require_origin(request.url, self._origin)
         with self._state_lock:
             if self._state == CLOSED or self._goaway is not None or self._retired:
                 raise ConnectionNotAvailable()

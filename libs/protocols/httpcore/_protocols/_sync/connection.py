@@ -32,6 +32,7 @@ from httpcore._core._exceptions import ConnectError, ConnectTimeout
 from httpcore._core._models import Origin, Request, Response
 from httpcore._core._synchronization import Lock, ShieldCancellation
 from httpcore._core._trace import Trace
+from httpcore._core._urls import require_origin
 
 from .connection_interface import ConnectionInterface
 from .protocol_choice import alpn_ssl_context, protocol_connection
@@ -105,11 +106,7 @@ class HTTPConnection(ConnectionInterface):
         (``ConnectError``, ``ConnectTimeout``, ...) mark the connection as failed; then
         whatever the protocol connection raises.
         """
-        origin = request.url.origin
-        if not origin == self._origin:
-            raise RuntimeError(
-                f"Attempted to send request to {origin} on connection to {self._origin}"
-            )
+        require_origin(request.url, self._origin)
         connection = self._connection
         if connection is not None:
             return connection.handle_request(request)
