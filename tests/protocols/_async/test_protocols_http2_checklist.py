@@ -710,6 +710,9 @@ async def test_request_for_another_origin_is_refused_before_a_stream_opens() -> 
     async with AsyncHTTP2Connection(ORIGIN, stream) as conn:
         with pytest.raises(RuntimeError) as info:
             await conn.request("GET", "https://other.com/")
-        assert str(info.value) == "Attempted to send request to https://other.com:443 on connection to https://example.com:443"
+        assert str(info.value) == (
+            "Attempted to send request to https://other.com:443 on connection to "
+            "https://example.com:443"
+        )
         response = await conn.request("GET", URL)  # stream 1: no ID was used up
         assert response.status == 200

@@ -509,13 +509,6 @@ async def test_pseudo_header_in_the_headers_is_local_protocol_error() -> None:
 
 
 @pytest.mark.anyio
-async def test_request_to_another_origin_is_runtime_error() -> None:
-    async with AsyncHTTP2Connection(ORIGIN, RecordingStream([])) as conn:
-        with pytest.raises(RuntimeError):
-            await conn.request("GET", "https://other.com/")
-
-
-@pytest.mark.anyio
 async def test_closed_connection_refuses_requests() -> None:
     stream = RecordingStream([])
     conn = AsyncHTTP2Connection(ORIGIN, stream)

@@ -486,12 +486,6 @@ def test_pseudo_header_in_the_headers_is_local_protocol_error() -> None:
         assert result.status == 200
 
 
-def test_request_to_another_origin_is_runtime_error() -> None:
-    with HTTP2Connection(ORIGIN, RecordingStream([])) as conn:
-        with pytest.raises(RuntimeError):
-            conn.request("GET", "https://other.com/")
-
-
 def test_closed_connection_refuses_requests() -> None:
     stream = RecordingStream([])
     conn = HTTP2Connection(ORIGIN, stream)
