@@ -4,7 +4,8 @@
 Streams:
 - ``SyncStream`` wraps one socket (plain or ``ssl.SSLSocket``). Reads are one ``recv``; the
   socket timeout is changed only when the requested timeout differs from the current one,
-  so a sequence of reads with the same timeout costs one ``recv`` each.
+  so a sequence of reads with the same timeout costs one ``recv`` each. A write under a
+  timeout on a plain socket tries one ``write(2)`` before ``sendall`` (see ``write``).
 - ``TLSInTLSStream`` is TLS running inside an already-TLS socket (an HTTPS origin reached
   through an HTTPS proxy). ``ssl.SSLSocket`` cannot be wrapped twice, so the inner session
   is an ``ssl.SSLObject`` driven over two memory BIOs: ``incoming`` holds ciphertext read
