@@ -77,7 +77,13 @@ class Harness:
     def add(self, host: bytes) -> QueuedRequest[Fake]:
         request: QueuedRequest[Fake] = QueuedRequest(Origin(b"http", host, 80))
         self.closed.extend(self.state.add(request))
+        self.wake()
         return request
+
+    def wake(self) -> None:
+        # What the pools do after leaving their lock.
+        for signal in self.state.take_signals():
+            signal.set()
 
     def finish(self, request: QueuedRequest[Fake], idle: bool = True) -> None:
         # The response is closed: the connection goes idle (or not), then the pool learns.
@@ -85,6 +91,7 @@ class Harness:
         if connection is not None and idle and not connection.multiplexing:
             connection.idle = True
         self.closed.extend(self.state.release(request))
+        self.wake()
 
     def start(self, request: QueuedRequest[Fake]) -> Fake:
         # The request's task runs on its connection.
@@ -304,3 +311,18 @@ def test_a_request_served_at_once_gets_no_signal() -> None:
     request = h.add(b"a")
     assert request.connection is h.created[0]
     assert request.signal is None
+
+
+def test_signals_are_handed_to_the_caller_never_set_by_the_state() -> None:
+    # The pool sets them after leaving its lock (see take_signals): the state must not.
+    h = Harness(max_connections=1)
+    first = h.add(b"a")
+    waiter = h.add(b"a")
+    first_connection = h.start(first)
+    first_connection.idle = True
+    h.closed.extend(h.state.release(first))
+    assert waiter.connection is first_connection
+    assert times_set(waiter) == 0
+    signals = h.state.take_signals()
+    assert signals == [waiter.signal]
+    assert h.state.take_signals() == []

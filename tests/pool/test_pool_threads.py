@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
@@ -16,6 +17,8 @@ import pytest
 from httpcore._backends._sync.mock import MockBackend
 from httpcore._core._exceptions import ConnectionNotAvailable, PoolTimeout
 from httpcore._core._models import Origin, Request, Response
+from httpcore._core._synchronization import Event
+from httpcore._pool._sync import connection_pool
 from httpcore._pool._sync.connection_pool import ConnectionPool
 from httpcore._protocols._sync.connection_interface import ConnectionInterface
 
@@ -254,3 +257,41 @@ def test_response_closed_by_the_garbage_collector_inside_the_pool_does_not_deadl
     thread.join(JOIN_TIMEOUT_S)
     assert not thread.is_alive(), "deadlock: the pool waited for its own lock"
     assert errors == []
+
+
+def test_a_waiting_thread_is_woken_after_the_pool_lock_is_released(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A waiter's signal has a lock of its own, which the waiting thread holds inside
+    # Event.wait. When the collector runs there and a finaliser releases a response into the
+    # pool, that thread waits for the pool's lock; a thread setting the signal under the
+    # pool's lock then waits for the signal's: both hung (seen in a thread soak on 3.10).
+    # So signals are set only after the pool's lock is released.
+    held_when_set: List[bool] = []
+    pools: List[ConnectionPool] = []
+
+    class RecordingEvent(Event):
+        def set(self) -> None:
+            held_when_set.append(pools[0]._state_lock.locked())
+            super().set()
+
+    monkeypatch.setattr(connection_pool, "Event", RecordingEvent)
+    with Pool(max_connections=1) as pool:
+        pools.append(pool)
+        first = pool.handle_request(Request("GET", "http://a.com/"))
+        contents: List[bytes] = []
+        thread = threading.Thread(
+            target=lambda: contents.append(pool.request("GET", "http://a.com/").content),
+            daemon=True,
+        )
+        thread.start()
+        for _ in range(3000):  # up to 30 s for the thread to queue
+            if "1 queued" in repr(pool):
+                break
+            time.sleep(0.01)
+        assert "1 queued" in repr(pool)
+        first.close()
+        thread.join(JOIN_TIMEOUT_S)
+        assert not thread.is_alive()
+    assert contents == [b"ok"]
+    assert held_when_set == [False]

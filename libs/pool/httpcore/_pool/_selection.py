@@ -4,7 +4,11 @@ HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.b
 same file runs interpreted. Shared by the async and the sync pool: nothing here awaits,
 blocks or closes anything. Each operation returns the connections the caller must close
 (outside its lock). A request that has to wait is given a ``signal`` (made by
-``new_signal``, only then: most requests are served at once) and woken by ``signal.set()``.
+``new_signal``, only then: most requests are served at once) and woken by ``signal.set()``,
+which the caller also does outside its lock, for the signals ``take_signals()`` returns: a
+thread signal has a lock of its own, which a thread waiting on it may hold when the garbage
+collector runs a finaliser that releases a response into this pool; setting it under the
+pool's lock could then deadlock both threads.
 
 State:
 
@@ -199,6 +203,8 @@ class PoolState(Generic[C]):
         self._idle_count = 0
         self._next_seq = 0
         self._closing: List[C] = []
+        # Signals of requests served or failed, for the caller to set (``take_signals``).
+        self._signals: List[Signal] = []
 
     # Inspection.
 
@@ -216,6 +222,14 @@ class PoolState(Generic[C]):
             if request.entry is not None:
                 active += 1
         return active, len(self._requests) - active
+
+    def take_signals(self) -> List[Signal]:
+        """The signals of the requests served or failed since the last call, each once: the
+        caller sets them after leaving its lock (see the module header)."""
+        signals = self._signals
+        if signals:
+            self._signals = []
+        return signals
 
     # Operations.
 
@@ -362,7 +376,7 @@ class PoolState(Generic[C]):
         self._take(request, entry)
         signal = request.signal
         if signal is not None:
-            signal.set()
+            self._signals.append(signal)
 
     def _take(self, request: QueuedRequest[C], entry: PoolEntry[C]) -> None:
         request.entry = entry
@@ -376,7 +390,7 @@ class PoolState(Generic[C]):
         request.error = error
         signal = request.signal
         if signal is not None:
-            signal.set()
+            self._signals.append(signal)
 
     # Assignment.
 

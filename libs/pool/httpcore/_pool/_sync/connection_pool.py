@@ -316,12 +316,21 @@ class ConnectionPool(RequestInterface):
             # not (see ``_release_soon``), and nothing else may change the state half-way.
             raise RuntimeError("The connection pool was re-entered during a state change.")
         self._inside.add(me)
+        state = self._state
+        signals = None
         try:
             with self._state_lock:
-                closing = operation()
-                self._run_deferred(closing)
+                try:
+                    closing = operation()
+                    self._run_deferred(closing)
+                finally:
+                    signals = state.take_signals()
         finally:
             self._inside.discard(me)
+            # Woken outside the lock: see ``take_signals`` (a waiter's own lock).
+            if signals:
+                for signal in signals:
+                    signal.set()
         if self._deferred:
             # Queued after the last check above, before this thread left.
             closing.extend(self._run(lambda: []))
