@@ -6,7 +6,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from ._base import SOCKET_OPTION
 
@@ -40,20 +40,15 @@ def is_socket_readable(sock: Any, poller: Any = None) -> bool:
         return True
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
-    try:
-        fd = sock.fileno()
-    except OSError:
+    fd = _descriptor(sock)
+    if fd is None:
         return True
-    if fd < 0:
-        return True
-    if poller is not None:
-        return bool(poller.poll(0))
-    if _HAS_POLL:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
+    if poller is None:
+        if not _HAS_POLL:
+            readable, _, _ = select.select([fd], [], [], 0)
+            return bool(readable)
+        poller = _poller_for(fd)
+    return bool(poller.poll(0))
 
 
 def readable_poller(sock: Any) -> Any:
@@ -61,14 +56,20 @@ def readable_poller(sock: Any) -> Any:
     ``select.poll`` (or no open socket). Valid while ``sock`` keeps its descriptor: the pool
     asks an idle connection before every reuse, and a kept poller saves making and
     registering one each time (about half the cost of the check, system call included)."""
-    if not _HAS_POLL:
-        return None
+    fd = _descriptor(sock) if _HAS_POLL else None
+    return None if fd is None else _poller_for(fd)
+
+
+def _descriptor(sock: Any) -> Optional[int]:
+    # The socket's file descriptor; None when it is closed (negative) or has none to give.
     try:
         fd = sock.fileno()
     except OSError:
         return None
-    if fd < 0:
-        return None
+    return fd if fd >= 0 else None
+
+
+def _poller_for(fd: int) -> Any:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return poller
