@@ -104,18 +104,25 @@ def send_when(event: threading.Event, data: bytes) -> Handler:
     return handler
 
 
+def receive_exactly(conn: socket.socket, total: int, take: Callable[[bytes], Any]) -> bool:
+    """Hand ``total`` bytes from ``conn`` to ``take`` as they come; False at an early EOF."""
+    received = 0
+    while received < total:
+        data = conn.recv(1024 * 1024)
+        if not data:
+            return False
+        take(data)
+        received += len(data)
+    return True
+
+
 def reply_after(total: int, reply: bytes) -> Handler:
     """Read exactly ``total`` bytes, then send ``reply``."""
 
     def handler(conn: socket.socket) -> None:
-        received = 0
-        while received < total:
-            data = conn.recv(1024 * 1024)
-            if not data:
-                return
-            received += len(data)
-        conn.sendall(reply)
-        drain(conn)
+        if receive_exactly(conn, total, lambda data: None):
+            conn.sendall(reply)
+            drain(conn)
 
     return handler
 
@@ -293,15 +300,9 @@ def reply_digest(total: int) -> Handler:
 
     def handler(conn: socket.socket) -> None:
         digest = hashlib.sha256()
-        received = 0
-        while received < total:
-            data = conn.recv(1024 * 1024)
-            if not data:
-                return
-            digest.update(data)
-            received += len(data)
-        conn.sendall(digest.digest())
-        drain(conn)
+        if receive_exactly(conn, total, digest.update):
+            conn.sendall(digest.digest())
+            drain(conn)
 
     return handler
 

@@ -8,7 +8,6 @@ from typing import Any, AsyncIterator, Iterator, List
 import pytest
 
 from httpcore._core import _models
-from httpcore._core._urls import require_origin
 from httpcore._core._models import (
     URL,
     ByteStream,
@@ -19,6 +18,7 @@ from httpcore._core._models import (
     enforce_stream,
     enforce_url,
 )
+from httpcore._core._urls import require_origin
 
 # URL: string form.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
@@ -156,18 +155,27 @@ def test_connections_are_never_closed_under_a_request() -> None:
         assert repr(pool).startswith("<Pool [Requests: 0 active, 0 queued |")
 
 
+class Watched(Pool):
+    """A pool that counts the requests that reached their wait for a connection."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.waiting = 0
+        self.queued = threading.Condition()
+
+    def _wait_for_connection(self, queued_request: Any, timeout: Any) -> Any:
+        with self.queued:
+            self.waiting += 1
+            self.queued.notify_all()
+        return super()._wait_for_connection(queued_request, timeout)
+
+    def wait_for_waiting(self, count: int) -> None:
+        with self.queued:
+            assert self.queued.wait_for(lambda: self.waiting == count, JOIN_TIMEOUT_S)
+
+
 def test_waiting_threads_are_served_in_arrival_order() -> None:
-    queued = threading.Condition()
     order: List[int] = []
-
-    class Watched(Pool):
-        waiting = 0
-
-        def _wait_for_connection(self, queued_request: Any, timeout: Any) -> Any:
-            with queued:
-                self.waiting += 1
-                queued.notify_all()
-            return super()._wait_for_connection(queued_request, timeout)
 
     with Watched(max_connections=1) as pool:
         first = pool.handle_request(Request("GET", "http://a.com/"))
@@ -180,8 +188,7 @@ def test_waiting_threads_are_served_in_arrival_order() -> None:
 
             thread = threading.Thread(target=work, daemon=True)
             thread.start()
-            with queued:
-                assert queued.wait_for(lambda: pool.waiting == n + 2, JOIN_TIMEOUT_S)
+            pool.wait_for_waiting(n + 2)
             threads.append(thread)
         first.close()
         for thread in threads:
@@ -276,7 +283,7 @@ def test_a_waiting_thread_is_woken_after_the_pool_lock_is_released(
             super().set()
 
     monkeypatch.setattr(connection_pool, "Event", RecordingEvent)
-    with Pool(max_connections=1) as pool:
+    with Watched(max_connections=1) as pool:
         pools.append(pool)
         first = pool.handle_request(Request("GET", "http://a.com/"))
         contents: List[bytes] = []
@@ -285,10 +292,7 @@ def test_a_waiting_thread_is_woken_after_the_pool_lock_is_released(
             daemon=True,
         )
         thread.start()
-        for _ in range(3000):  # up to 30 s for the thread to queue
-            if "1 queued" in repr(pool):
-                break
-            time.sleep(0.01)
+        pool.wait_for_waiting(2)  # the first request's (served at once), then the thread's
         assert "1 queued" in repr(pool)
         first.close()
         thread.join(JOIN_TIMEOUT_S)

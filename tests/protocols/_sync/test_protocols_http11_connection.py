@@ -786,4 +786,3 @@ def test_body_stream_ends_once() -> None:
     assert events.count("http11.receive_response_body.started") == 1
     assert events.count("http11.receive_response_body.complete") == 1
     assert conn.is_idle()
-
