@@ -291,8 +291,11 @@ class Socks4Server:
     def _relay(self, client: socket.socket, target: socket.socket) -> None:
         peers = {client: target, target: client}
         with selectors.DefaultSelector() as selector:
-            for sock in peers:
-                selector.register(sock, selectors.EVENT_READ)
+            try:
+                for sock in peers:
+                    selector.register(sock, selectors.EVENT_READ)
+            except (ValueError, OSError):
+                return  # stop() closed the sockets first (a closed one has descriptor -1)
             open_reads = 2
             while open_reads and not self._stopping.is_set():
                 for key, _ in selector.select(_POLL_S):
