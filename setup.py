@@ -118,11 +118,17 @@ def extensions() -> list[Extension]:
         Extension(name, [source], extra_compile_args=compile_args)
         for name, source in read_hot_modules()
     ]
+    # Each lib directory on Cython's include path, so a hot module's augmenting .pxd
+    # (httpcore/_pool/_selection.pxd beside its .py) is found by the module's full name:
+    # Cython does not see the package from the file alone (httpcore/ has no __init__.py
+    # in a lib directory).
+    include_path = sorted({source.split("/")[1] for _, source in read_hot_modules()})
     return list(
         cythonize(
             modules,
             build_dir="build/cython",
             compiler_directives={"language_level": "3"},
+            include_path=[f"{LIBS}/{lib}" for lib in include_path],
             quiet=True,
         )
     )

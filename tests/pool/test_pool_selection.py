@@ -6,12 +6,15 @@ the tests also show what the bookkeeping does *not* do: scan or poll every conne
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, cast
 
 import pytest
 
 from httpcore._core._models import Origin
 from httpcore._pool._selection import PoolState, QueuedRequest
+
+if TYPE_CHECKING:
+    from httpcore._pool._selection import PooledConnection
 
 
 class Fake:
@@ -42,6 +45,15 @@ class Fake:
         return self.closed
 
 
+def fakes(connections: List[PooledConnection]) -> List[Fake]:
+    # The state hands back the connections the harness made.
+    return cast(List[Fake], connections)
+
+
+def fake_of(request: QueuedRequest) -> Optional[Fake]:
+    return cast(Optional[Fake], request.connection)
+
+
 class Signal:
     def __init__(self) -> None:
         self.count = 0
@@ -62,7 +74,7 @@ class Harness:
         self.created: List[Fake] = []
         self.multiplexing = multiplexing
         self.fail = fail
-        self.state: PoolState[Fake] = PoolState(
+        self.state: PoolState = PoolState(
             self.create, Signal, max_connections, max_idle, keepalive_expiry
         )
         self.closed: List[Fake] = []
@@ -74,9 +86,9 @@ class Harness:
         self.created.append(connection)
         return connection
 
-    def add(self, host: bytes) -> QueuedRequest[Fake]:
-        request: QueuedRequest[Fake] = QueuedRequest(Origin(b"http", host, 80))
-        self.closed.extend(self.state.add(request))
+    def add(self, host: bytes) -> QueuedRequest:
+        request: QueuedRequest = QueuedRequest(Origin(b"http", host, 80))
+        self.closed.extend(fakes(self.state.add(request)))
         self.wake()
         return request
 
@@ -85,30 +97,31 @@ class Harness:
         for signal in self.state.take_signals():
             signal.set()
 
-    def finish(self, request: QueuedRequest[Fake], idle: bool = True) -> None:
+    def finish(self, request: QueuedRequest, idle: bool = True) -> None:
         # The response is closed: the connection goes idle (or not), then the pool learns.
-        connection = request.connection
+        connection = fake_of(request)
         if connection is not None and idle and not connection.multiplexing:
             connection.idle = True
-        self.closed.extend(self.state.release(request))
+        self.closed.extend(fakes(self.state.release(request)))
         self.wake()
 
-    def start(self, request: QueuedRequest[Fake]) -> Fake:
+    def start(self, request: QueuedRequest) -> Fake:
         # The request's task runs on its connection.
-        connection = request.connection
+        connection = fake_of(request)
         assert connection is not None
         connection.idle = False
         return connection
 
 
-def times_set(request: QueuedRequest[Fake]) -> int:
+def times_set(request: QueuedRequest) -> int:
     signal = request.signal
     assert isinstance(signal, Signal)
     return signal.count
 
 
-def hosts(requests: List[QueuedRequest[Fake]]) -> List[Optional[bytes]]:
-    return [None if r.connection is None else r.connection.origin.host for r in requests]
+def hosts(requests: List[QueuedRequest]) -> List[Optional[bytes]]:
+    connections = [fake_of(r) for r in requests]
+    return [None if c is None else c.origin.host for c in connections]
 
 
 def test_a_new_connection_per_request_until_the_limit() -> None:
@@ -252,7 +265,7 @@ def test_retry_keeps_the_place_in_the_queue() -> None:
     first, retried = h.add(b"a"), h.add(b"a")
     connection = h.start(first)
     connection.multiplexing = False
-    h.closed.extend(h.state.retry(retried))
+    h.closed.extend(fakes(h.state.retry(retried)))
     later = h.add(b"a")
     assert hosts([first, retried, later]) == [b"a", None, None]
     h.finish(first)
@@ -295,7 +308,7 @@ def test_waiting_heaps_stay_small_with_cancelled_waiters() -> None:
     h = Harness(max_connections=1)
     first = h.add(b"a")
     h.start(first)
-    keep: List[Tuple[int, QueuedRequest[Fake]]] = []
+    keep: List[Tuple[int, QueuedRequest]] = []
     for n in range(3000):
         waiter = h.add(b"b")
         if n % 100 == 0:
@@ -320,7 +333,7 @@ def test_signals_are_handed_to_the_caller_never_set_by_the_state() -> None:
     waiter = h.add(b"a")
     first_connection = h.start(first)
     first_connection.idle = True
-    h.closed.extend(h.state.release(first))
+    h.closed.extend(fakes(h.state.release(first)))
     assert waiter.connection is first_connection
     assert times_set(waiter) == 0
     signals = h.state.take_signals()

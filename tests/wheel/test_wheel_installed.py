@@ -89,6 +89,52 @@ def test_hot_modules_load_in_the_expected_form(tmp_path: pathlib.Path) -> None:
         assert compiled != expect_pure, f"{name} loaded from {file}"
 
 
+def pxd_fields() -> dict[str, dict[str, list[str]]]:
+    """{module: {class: [public field, ...]}} from the augmenting .pxd beside each hot module."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for name in hot_module_names():
+        lib = name.split(".")[1].lstrip("_")
+        pxd = repository_root() / "libs" / lib / (name.replace(".", "/") + ".pxd")
+        if not pxd.is_file():
+            continue
+        classes: dict[str, list[str]] = {}
+        fields: list[str] = []
+        for line in pxd.read_text(encoding="utf-8").splitlines():
+            if line.startswith("cdef class "):
+                fields = classes.setdefault(line[len("cdef class ") :].rstrip(":").strip(), [])
+            elif line.startswith("    cdef public "):
+                fields.append(line.split()[-1])
+        found[name] = classes
+    return found
+
+
+def test_pxd_classes_are_extension_types_when_compiled(tmp_path: pathlib.Path) -> None:
+    # A .pxd that Cython did not find (say, a build without the lib on its include path)
+    # still compiles, to ordinary classes: this tells the two apart. Compiled, each public
+    # field is a C struct field, seen as a getset descriptor on the class; pure, a field is
+    # a __slots__ member or an instance attribute, never that.
+    declared = pxd_fields()
+    assert declared, "no hot module has a .pxd"
+    code = (
+        "import importlib, json\n"
+        f"declared = {declared!r}\n"
+        "struct = {}\n"
+        "for module, classes in declared.items():\n"
+        "    for name, fields in classes.items():\n"
+        "        cls = getattr(importlib.import_module(module), name)\n"
+        "        struct[name] = [f for f in fields\n"
+        "                        if type(vars(cls).get(f)).__name__ == 'getset_descriptor']\n"
+        "print(json.dumps(struct))\n"
+    )
+    struct_fields = run_python(code, tmp_path)
+    pure = os.environ.get("HTTPCORE_EXPECT_PURE") == "1"
+    assert struct_fields == {
+        name: [] if pure else fields
+        for classes in declared.values()
+        for name, fields in classes.items()
+    }
+
+
 def run_mypy(program: pathlib.Path, tmp_path: pathlib.Path) -> "subprocess.CompletedProcess[str]":
     # From outside the checkout, so that ``httpcore`` is the installed package (its
     # ``py.typed`` makes mypy use its annotations), never the sources under libs/.

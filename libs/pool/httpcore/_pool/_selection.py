@@ -67,7 +67,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Generic, List, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Deque, Dict, List, Optional, Tuple
 
 from httpcore._core._models import Origin
 
@@ -87,10 +87,6 @@ if TYPE_CHECKING:
 
         def set(self) -> None: ...
 
-    C = TypeVar("C", bound=PooledConnection)
-else:
-    C = TypeVar("C")
-
 OriginKey = Tuple[bytes, bytes, int]
 
 # A heap or queue is rebuilt when it holds more than this many items per live one (plus
@@ -99,7 +95,7 @@ _STALE_FACTOR = 2
 _STALE_SLACK = 16
 
 
-class PoolEntry(Generic[C]):
+class PoolEntry:
     """One connection in the pool, and what the pool knows about it."""
 
     __slots__ = (
@@ -115,7 +111,7 @@ class PoolEntry(Generic[C]):
         "idle_since",
     )
 
-    def __init__(self, connection: C, index: _OriginIndex[C], seq: int) -> None:
+    def __init__(self, connection: PooledConnection, index: _OriginIndex, seq: int) -> None:
         self.connection = connection
         self.index = index
         self.seq = seq
@@ -132,7 +128,7 @@ class PoolEntry(Generic[C]):
         self.idle_since = 0.0
 
 
-class QueuedRequest(Generic[C]):
+class QueuedRequest:
     """One request's place in the pool, from arrival until its response is closed."""
 
     __slots__ = ("origin", "key", "signal", "entry", "error", "seq", "waiting", "token", "index", "live")
@@ -143,34 +139,34 @@ class QueuedRequest(Generic[C]):
         # Made when the request has to wait; set (once) when it gets a connection or an
         # error. None: it was served without waiting.
         self.signal: Optional[Signal] = None
-        self.entry: Optional[PoolEntry[C]] = None
+        self.entry: Optional[PoolEntry] = None
         # Raised by ``create_connection`` for this request.
         self.error: Optional[Exception] = None
         self.seq = -1
         self.waiting = False
         # Tells this wait's heap items from those of an earlier wait (before a retry).
         self.token = 0
-        self.index: Optional[_OriginIndex[C]] = None
+        self.index: Optional[_OriginIndex] = None
         self.live = False
 
     @property
-    def connection(self) -> Optional[C]:
+    def connection(self) -> Optional[PooledConnection]:
         entry = self.entry
         return None if entry is None else entry.connection
 
 
-class _OriginIndex(Generic[C]):
+class _OriginIndex:
     __slots__ = ("key", "candidates", "waiting", "connections", "waiting_count")
 
     def __init__(self, key: OriginKey) -> None:
         self.key = key
-        self.candidates: List[Tuple[int, PoolEntry[C]]] = []
-        self.waiting: List[Tuple[int, int, QueuedRequest[C]]] = []
+        self.candidates: List[Tuple[int, PoolEntry]] = []
+        self.waiting: List[Tuple[int, int, QueuedRequest]] = []
         self.connections = 0
         self.waiting_count = 0
 
 
-class PoolState(Generic[C]):
+class PoolState:
     """The bookkeeping of one pool; every method runs under the pool's lock (sync pool).
 
     ``create_connection(origin)`` makes a new connection (an exception it raises is given
@@ -182,7 +178,7 @@ class PoolState(Generic[C]):
 
     def __init__(
         self,
-        create_connection: Callable[[Origin], C],
+        create_connection: Callable[[Origin], PooledConnection],
         new_signal: Callable[[], Signal],
         max_connections: int,
         max_idle_connections: int,
@@ -193,16 +189,16 @@ class PoolState(Generic[C]):
         self._max_connections = max_connections
         self._max_idle_connections = max_idle_connections
         self._keepalive_expiry = keepalive_expiry
-        self._entries: Dict[int, PoolEntry[C]] = {}
-        self._origins: Dict[OriginKey, _OriginIndex[C]] = {}
-        self._requests: Dict[int, QueuedRequest[C]] = {}
-        self._waiting: List[Tuple[int, int, QueuedRequest[C]]] = []
+        self._entries: Dict[int, PoolEntry] = {}
+        self._origins: Dict[OriginKey, _OriginIndex] = {}
+        self._requests: Dict[int, QueuedRequest] = {}
+        self._waiting: List[Tuple[int, int, QueuedRequest]] = []
         self._waiting_count = 0
-        self._idle_by_creation: List[Tuple[int, int, PoolEntry[C]]] = []
-        self._idle_by_time: Deque[Tuple[int, PoolEntry[C]]] = deque()
+        self._idle_by_creation: List[Tuple[int, int, PoolEntry]] = []
+        self._idle_by_time: Deque[Tuple[int, PoolEntry]] = deque()
         self._idle_count = 0
         self._next_seq = 0
-        self._closing: List[C] = []
+        self._closing: List[PooledConnection] = []
         # Signals of requests served or failed, for the caller to set (``take_signals``).
         self._signals: List[Signal] = []
 
@@ -212,7 +208,7 @@ class PoolState(Generic[C]):
     def waiting_count(self) -> int:
         return self._waiting_count
 
-    def connections(self) -> List[C]:
+    def connections(self) -> List[PooledConnection]:
         return [entry.connection for entry in self._entries.values()]
 
     def request_counts(self) -> Tuple[int, int]:
@@ -233,7 +229,7 @@ class PoolState(Generic[C]):
 
     # Operations.
 
-    def add(self, request: QueuedRequest[C]) -> List[C]:
+    def add(self, request: QueuedRequest) -> List[PooledConnection]:
         """A new request: queue it and serve what can be served."""
         request.seq = self._take_seq()
         request.live = True
@@ -254,7 +250,7 @@ class PoolState(Generic[C]):
             request.signal = self._new_signal()
         return self._finish()
 
-    def retry(self, request: QueuedRequest[C]) -> List[C]:
+    def retry(self, request: QueuedRequest) -> List[PooledConnection]:
         """Its connection refused the request (ConnectionNotAvailable): wait again, same place."""
         entry = request.entry
         request.entry = None
@@ -266,7 +262,7 @@ class PoolState(Generic[C]):
             request.signal = self._new_signal()
         return self._finish()
 
-    def retry_on_new_connection(self, request: QueuedRequest[C]) -> List[C]:
+    def retry_on_new_connection(self, request: QueuedRequest) -> List[PooledConnection]:
         """Its reused connection turned out closed by the server (``_core._stale``): wait
         again, and close the origin's idle connections first. They have waited about as
         long on the same server (after a restart, or an idle timeout, all of them are
@@ -278,7 +274,7 @@ class PoolState(Generic[C]):
                 self._evict(entry)
         return self.retry(request)
 
-    def release(self, request: QueuedRequest[C]) -> List[C]:
+    def release(self, request: QueuedRequest) -> List[PooledConnection]:
         """The request is over (response closed, or failed): free its place and connection.
 
         Idempotent: a request already released is ignored.
@@ -297,7 +293,7 @@ class PoolState(Generic[C]):
         self._assign(touched, None)
         return self._finish()
 
-    def response_started(self, request: QueuedRequest[C]) -> List[C]:
+    def response_started(self, request: QueuedRequest) -> List[PooledConnection]:
         """Its connection returned a response: if it still takes requests, serve waiters."""
         entry = request.entry
         if entry is None or not entry.in_pool or not self._waiting_count:
@@ -307,7 +303,7 @@ class PoolState(Generic[C]):
             self._assign(entry.index.key, None)
         return self._finish()
 
-    def close_all(self) -> List[C]:
+    def close_all(self) -> List[PooledConnection]:
         """Remove every connection (returned, to be closed); requests keep their records."""
         closing = self.connections()
         for entry in self._entries.values():
@@ -335,19 +331,19 @@ class PoolState(Generic[C]):
         self._next_seq = seq + 1
         return seq
 
-    def _index_for(self, key: OriginKey) -> _OriginIndex[C]:
+    def _index_for(self, key: OriginKey) -> _OriginIndex:
         index = self._origins.get(key)
         if index is None:
             index = _OriginIndex(key)
             self._origins[key] = index
         return index
 
-    def _drop_index_if_unused(self, index: _OriginIndex[C]) -> None:
+    def _drop_index_if_unused(self, index: _OriginIndex) -> None:
         if not index.connections and not index.waiting_count:
             if self._origins.get(index.key) is index:
                 del self._origins[index.key]
 
-    def _push_waiting(self, request: QueuedRequest[C]) -> None:
+    def _push_waiting(self, request: QueuedRequest) -> None:
         index = self._index_for(request.key)
         request.index = index
         request.waiting = True
@@ -358,7 +354,7 @@ class PoolState(Generic[C]):
         self._waiting_count += 1
         index.waiting_count += 1
 
-    def _stop_waiting(self, request: QueuedRequest[C]) -> None:
+    def _stop_waiting(self, request: QueuedRequest) -> None:
         # Its heap items become stale; they are dropped when they reach the front.
         request.waiting = False
         self._waiting_count -= 1
@@ -371,21 +367,21 @@ class PoolState(Generic[C]):
                 index.waiting.clear()
                 self._drop_index_if_unused(index)
 
-    def _give(self, request: QueuedRequest[C], entry: PoolEntry[C]) -> None:
+    def _give(self, request: QueuedRequest, entry: PoolEntry) -> None:
         self._stop_waiting(request)
         self._take(request, entry)
         signal = request.signal
         if signal is not None:
             self._signals.append(signal)
 
-    def _take(self, request: QueuedRequest[C], entry: PoolEntry[C]) -> None:
+    def _take(self, request: QueuedRequest, entry: PoolEntry) -> None:
         request.entry = entry
         entry.pending += 1
         if entry.idle:
             entry.idle = False
             self._idle_count -= 1
 
-    def _fail(self, request: QueuedRequest[C], error: Exception) -> None:
+    def _fail(self, request: QueuedRequest, error: Exception) -> None:
         self._stop_waiting(request)
         request.error = error
         signal = request.signal
@@ -413,7 +409,7 @@ class PoolState(Generic[C]):
         if also is not None and also != touched:
             self._serve_origin(also)
 
-    def _serve(self, request: QueuedRequest[C]) -> bool:
+    def _serve(self, request: QueuedRequest) -> bool:
         index = request.index
         assert index is not None
         entry = self._pick(index)
@@ -449,7 +445,7 @@ class PoolState(Generic[C]):
         else:
             _compact_waiting(waiting, index.waiting_count)
 
-    def _new_entry(self, request: QueuedRequest[C], index: _OriginIndex[C]) -> Optional[PoolEntry[C]]:
+    def _new_entry(self, request: QueuedRequest, index: _OriginIndex) -> Optional[PoolEntry]:
         try:
             connection = self._create_connection(request.origin)
         except Exception as exc:
@@ -463,7 +459,7 @@ class PoolState(Generic[C]):
         self._push_candidate(entry)
         return entry
 
-    def _pick(self, index: _OriginIndex[C]) -> Optional[PoolEntry[C]]:
+    def _pick(self, index: _OriginIndex) -> Optional[PoolEntry]:
         # The first connection (in creation order) of this origin that accepts a request.
         candidates = index.candidates
         while candidates:
@@ -490,7 +486,7 @@ class PoolState(Generic[C]):
             heapq.heappop(candidates)
         return None
 
-    def _takes_another(self, entry: PoolEntry[C]) -> bool:
+    def _takes_another(self, entry: PoolEntry) -> bool:
         # Whether a connection with requests pending accepts one more. Learns from what it
         # says while busy: available while not idle means it multiplexes.
         connection = entry.connection
@@ -502,7 +498,7 @@ class PoolState(Generic[C]):
             entry.multiplexing = True
         return entry.multiplexing
 
-    def _push_candidate(self, entry: PoolEntry[C]) -> None:
+    def _push_candidate(self, entry: PoolEntry) -> None:
         if entry.candidate:
             return
         entry.candidate = True
@@ -514,7 +510,7 @@ class PoolState(Generic[C]):
 
     # Releasing and removing connections.
 
-    def _unassign(self, entry: PoolEntry[C]) -> Optional[OriginKey]:
+    def _unassign(self, entry: PoolEntry) -> Optional[OriginKey]:
         # One request less on ``entry``; returns its origin if it may now take one more.
         entry.pending -= 1
         connection = entry.connection
@@ -539,7 +535,7 @@ class PoolState(Generic[C]):
             return entry.index.key
         return None
 
-    def _make_idle(self, entry: PoolEntry[C]) -> None:
+    def _make_idle(self, entry: PoolEntry) -> None:
         entry.idle = True
         entry.idle_token += 1
         self._idle_count += 1
@@ -560,7 +556,7 @@ class PoolState(Generic[C]):
                 by_time.extend(live)
         self._push_candidate(entry)
 
-    def _first_idle(self) -> PoolEntry[C]:
+    def _first_idle(self) -> PoolEntry:
         # The pool-idle connection created first (callers check that one exists).
         heap = self._idle_by_creation
         while True:
@@ -568,7 +564,7 @@ class PoolState(Generic[C]):
             if entry.idle and entry.idle_token == token:
                 return entry
 
-    def _remove(self, entry: PoolEntry[C]) -> None:
+    def _remove(self, entry: PoolEntry) -> None:
         del self._entries[entry.seq]
         entry.in_pool = False
         entry.candidate = False
@@ -579,13 +575,13 @@ class PoolState(Generic[C]):
         index.connections -= 1
         self._drop_index_if_unused(index)
 
-    def _evict(self, entry: PoolEntry[C]) -> None:
+    def _evict(self, entry: PoolEntry) -> None:
         self._remove(entry)
         self._closing.append(entry.connection)
 
     # Housekeeping.
 
-    def _finish(self) -> List[C]:
+    def _finish(self) -> List[PooledConnection]:
         if self._idle_count:
             self._expire_idle()
             while len(self._entries) > self._max_idle_connections and self._idle_count:
@@ -603,7 +599,7 @@ class PoolState(Generic[C]):
         if expiry is None or not by_time:
             return
         now = monotonic()
-        kept: List[Tuple[int, PoolEntry[C]]] = []
+        kept: List[Tuple[int, PoolEntry]] = []
         while by_time:
             token, entry = by_time[0]
             if entry.idle and entry.idle_token == token:
@@ -618,7 +614,7 @@ class PoolState(Generic[C]):
         by_time.extend(kept)
 
 
-def _compact_waiting(heap: List[Tuple[int, int, QueuedRequest[Any]]], live: int) -> None:
+def _compact_waiting(heap: List[Tuple[int, int, QueuedRequest]], live: int) -> None:
     if len(heap) > _STALE_FACTOR * live + _STALE_SLACK:
         heap[:] = [item for item in heap if item[2].waiting and item[2].token == item[1]]
         heapq.heapify(heap)

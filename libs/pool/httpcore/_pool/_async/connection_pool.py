@@ -36,6 +36,7 @@ from typing import (
     List,
     Optional,
     Set,
+    TYPE_CHECKING,
     Type,
     TypeVar,
     cast,
@@ -58,6 +59,9 @@ from httpcore._protocols._async.connection_interface import AsyncConnectionInter
 
 from .._selection import PoolState, QueuedRequest
 
+if TYPE_CHECKING:
+    from .._selection import PooledConnection
+
 SUPPORTED_SCHEMES = (b"http", b"https", b"ws", b"wss")
 
 # Proxy connections are built by the proxy lib (httpcore._proxy), a layer ABOVE this one, so
@@ -74,7 +78,9 @@ PROXY_LIB_MISSING = (
     "loaded; import httpcore (or httpcore._proxy) first."
 )
 
-_Operation = Callable[[], List[AsyncConnectionInterface]]
+# The state returns its connections as PooledConnection: this pool's own, made by its
+# create_connection, so each is an AsyncConnectionInterface (cast where one is used as such).
+_Operation = Callable[[], List["PooledConnection"]]
 _Pool = TypeVar("_Pool", bound="AsyncConnectionPool")
 
 
@@ -150,7 +156,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         )
         self._socket_options = socket_options
         self._http2_ping_after_idle = http2_ping_after_idle
-        self._state: PoolState[AsyncConnectionInterface] = PoolState(
+        self._state: PoolState = PoolState(
             _connection_factory(self),
             AsyncEvent,
             self._max_connections,
@@ -160,7 +166,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         self._state_lock = AsyncThreadLock()
         # Threads inside a state operation, and releases queued by re-entrant calls.
         self._inside: Set[int] = set()
-        self._deferred: Deque[QueuedRequest[AsyncConnectionInterface]] = collections.deque()
+        self._deferred: Deque[QueuedRequest] = collections.deque()
 
     def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
         """The connection the pool opens for ``origin``; override to change it.
@@ -190,14 +196,14 @@ class AsyncConnectionPool(AsyncRequestInterface):
     def connections(self) -> List[AsyncConnectionInterface]:
         """A new list of the connections in the pool, in the order they were created."""
         state = self._state
-        connections: List[AsyncConnectionInterface] = []
+        connections: List[PooledConnection] = []
 
-        def inspect() -> List[AsyncConnectionInterface]:
+        def inspect() -> List[PooledConnection]:
             connections.extend(state.connections())
             return []
 
         self._inspect(inspect)
-        return connections
+        return cast(List[AsyncConnectionInterface], connections)
 
     # Sending requests.
 
@@ -218,7 +224,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
 
         timeouts = request.extensions.get("timeout", {})
         timeout = timeouts.get("pool", None)
-        queued: QueuedRequest[AsyncConnectionInterface] = QueuedRequest(request.url.origin)
+        queued: QueuedRequest = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
@@ -277,7 +283,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         )
 
     async def _wait_for_connection(
-        self, queued: QueuedRequest[AsyncConnectionInterface], timeout: float | None
+        self, queued: QueuedRequest, timeout: float | None
     ) -> AsyncConnectionInterface:
         signal = queued.signal
         try:
@@ -292,16 +298,16 @@ class AsyncConnectionPool(AsyncRequestInterface):
             raise error
         connection = queued.connection
         assert connection is not None
-        return connection
+        return cast(AsyncConnectionInterface, connection)
 
-    async def _release(self, queued: QueuedRequest[AsyncConnectionInterface]) -> None:
+    async def _release(self, queued: QueuedRequest) -> None:
         # The response was closed: free the request's place and connection.
         state = self._state
         await self._close_connections(self._run(lambda: state.release(queued)))
 
     # The state lock.
 
-    def _run(self, operation: _Operation) -> List[AsyncConnectionInterface]:
+    def _run(self, operation: _Operation) -> List[PooledConnection]:
         """Run a state operation under the lock; return the connections to close.
 
         A thread already inside (re-entered by a finaliser, see the module header) must not
@@ -342,27 +348,27 @@ class AsyncConnectionPool(AsyncRequestInterface):
         else:
             self._run(operation)
 
-    def _release_soon(self, queued: QueuedRequest[AsyncConnectionInterface]) -> bool:
+    def _release_soon(self, queued: QueuedRequest) -> bool:
         # True when this thread is inside a state operation: the release is queued for it.
         if get_ident() in self._inside:
             self._deferred.append(queued)
             return True
         return False
 
-    def _run_deferred(self, closing: List[AsyncConnectionInterface]) -> None:
+    def _run_deferred(self, closing: List[PooledConnection]) -> None:
         deferred = self._deferred
         state = self._state
         while deferred:
             closing.extend(state.release(deferred.popleft()))
 
-    async def _close_connections(self, closing: List[AsyncConnectionInterface]) -> None:
+    async def _close_connections(self, closing: List[PooledConnection]) -> None:
         if not closing:
             return
         first_error: Optional[BaseException] = None
         with AsyncShieldCancellation():
             for connection in closing:
                 try:
-                    await connection.aclose()
+                    await cast(AsyncConnectionInterface, connection).aclose()
                 except BaseException as exc:
                     if first_error is None:
                         first_error = exc
@@ -394,9 +400,9 @@ class AsyncConnectionPool(AsyncRequestInterface):
     def __repr__(self) -> str:
         state = self._state
         counts: List[int] = []
-        connections: List[AsyncConnectionInterface] = []
+        connections: List[PooledConnection] = []
 
-        def inspect() -> List[AsyncConnectionInterface]:
+        def inspect() -> List[PooledConnection]:
             counts.extend(state.request_counts())
             connections.extend(state.connections())
             return []
@@ -428,7 +434,7 @@ class AsyncPoolResponseStream:
         self,
         stream: AsyncIterable[bytes],
         pool: AsyncConnectionPool,
-        queued: QueuedRequest[AsyncConnectionInterface],
+        queued: QueuedRequest,
     ) -> None:
         self._stream = stream
         self._iterator: Optional[AsyncIterator[bytes]] = None

@@ -38,6 +38,7 @@ from typing import (
     List,
     Optional,
     Set,
+    TYPE_CHECKING,
     Type,
     TypeVar,
     cast,
@@ -60,6 +61,9 @@ from httpcore._protocols._sync.connection_interface import ConnectionInterface
 
 from .._selection import PoolState, QueuedRequest
 
+if TYPE_CHECKING:
+    from .._selection import PooledConnection
+
 SUPPORTED_SCHEMES = (b"http", b"https", b"ws", b"wss")
 
 # Proxy connections are built by the proxy lib (httpcore._proxy), a layer ABOVE this one, so
@@ -76,7 +80,9 @@ PROXY_LIB_MISSING = (
     "loaded; import httpcore (or httpcore._proxy) first."
 )
 
-_Operation = Callable[[], List[ConnectionInterface]]
+# The state returns its connections as PooledConnection: this pool's own, made by its
+# create_connection, so each is an ConnectionInterface (cast where one is used as such).
+_Operation = Callable[[], List["PooledConnection"]]
 _Pool = TypeVar("_Pool", bound="ConnectionPool")
 
 
@@ -152,7 +158,7 @@ class ConnectionPool(RequestInterface):
         )
         self._socket_options = socket_options
         self._http2_ping_after_idle = http2_ping_after_idle
-        self._state: PoolState[ConnectionInterface] = PoolState(
+        self._state: PoolState = PoolState(
             _connection_factory(self),
             Event,
             self._max_connections,
@@ -162,7 +168,7 @@ class ConnectionPool(RequestInterface):
         self._state_lock = ThreadLock()
         # Threads inside a state operation, and releases queued by re-entrant calls.
         self._inside: Set[int] = set()
-        self._deferred: Deque[QueuedRequest[ConnectionInterface]] = collections.deque()
+        self._deferred: Deque[QueuedRequest] = collections.deque()
 
     def create_connection(self, origin: Origin) -> ConnectionInterface:
         """The connection the pool opens for ``origin``; override to change it.
@@ -192,14 +198,14 @@ class ConnectionPool(RequestInterface):
     def connections(self) -> List[ConnectionInterface]:
         """A new list of the connections in the pool, in the order they were created."""
         state = self._state
-        connections: List[ConnectionInterface] = []
+        connections: List[PooledConnection] = []
 
-        def inspect() -> List[ConnectionInterface]:
+        def inspect() -> List[PooledConnection]:
             connections.extend(state.connections())
             return []
 
         self._inspect(inspect)
-        return connections
+        return cast(List[ConnectionInterface], connections)
 
     # Sending requests.
 
@@ -220,7 +226,7 @@ class ConnectionPool(RequestInterface):
 
         timeouts = request.extensions.get("timeout", {})
         timeout = timeouts.get("pool", None)
-        queued: QueuedRequest[ConnectionInterface] = QueuedRequest(request.url.origin)
+        queued: QueuedRequest = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
@@ -279,7 +285,7 @@ class ConnectionPool(RequestInterface):
         )
 
     def _wait_for_connection(
-        self, queued: QueuedRequest[ConnectionInterface], timeout: float | None
+        self, queued: QueuedRequest, timeout: float | None
     ) -> ConnectionInterface:
         signal = queued.signal
         try:
@@ -294,16 +300,16 @@ class ConnectionPool(RequestInterface):
             raise error
         connection = queued.connection
         assert connection is not None
-        return connection
+        return cast(ConnectionInterface, connection)
 
-    def _release(self, queued: QueuedRequest[ConnectionInterface]) -> None:
+    def _release(self, queued: QueuedRequest) -> None:
         # The response was closed: free the request's place and connection.
         state = self._state
         self._close_connections(self._run(lambda: state.release(queued)))
 
     # The state lock.
 
-    def _run(self, operation: _Operation) -> List[ConnectionInterface]:
+    def _run(self, operation: _Operation) -> List[PooledConnection]:
         """Run a state operation under the lock; return the connections to close.
 
         A thread already inside (re-entered by a finaliser, see the module header) must not
@@ -344,27 +350,27 @@ class ConnectionPool(RequestInterface):
         else:
             self._run(operation)
 
-    def _release_soon(self, queued: QueuedRequest[ConnectionInterface]) -> bool:
+    def _release_soon(self, queued: QueuedRequest) -> bool:
         # True when this thread is inside a state operation: the release is queued for it.
         if get_ident() in self._inside:
             self._deferred.append(queued)
             return True
         return False
 
-    def _run_deferred(self, closing: List[ConnectionInterface]) -> None:
+    def _run_deferred(self, closing: List[PooledConnection]) -> None:
         deferred = self._deferred
         state = self._state
         while deferred:
             closing.extend(state.release(deferred.popleft()))
 
-    def _close_connections(self, closing: List[ConnectionInterface]) -> None:
+    def _close_connections(self, closing: List[PooledConnection]) -> None:
         if not closing:
             return
         first_error: Optional[BaseException] = None
         with ShieldCancellation():
             for connection in closing:
                 try:
-                    connection.close()
+                    cast(ConnectionInterface, connection).close()
                 except BaseException as exc:
                     if first_error is None:
                         first_error = exc
@@ -396,9 +402,9 @@ class ConnectionPool(RequestInterface):
     def __repr__(self) -> str:
         state = self._state
         counts: List[int] = []
-        connections: List[ConnectionInterface] = []
+        connections: List[PooledConnection] = []
 
-        def inspect() -> List[ConnectionInterface]:
+        def inspect() -> List[PooledConnection]:
             counts.extend(state.request_counts())
             connections.extend(state.connections())
             return []
@@ -430,7 +436,7 @@ class PoolResponseStream:
         self,
         stream: Iterable[bytes],
         pool: ConnectionPool,
-        queued: QueuedRequest[ConnectionInterface],
+        queued: QueuedRequest,
     ) -> None:
         self._stream = stream
         self._iterator: Optional[Iterator[bytes]] = None
