@@ -21,6 +21,7 @@
 HOT_MODULES = [
     "core:httpcore/_core/_headers.py",
     "pool:httpcore/_pool/_selection.py",
+    "pool:httpcore/_pool/_locked_state.py",
     "protocols:httpcore/_protocols/_http11/_events.py",
     "protocols:httpcore/_protocols/_http11/_fields.py",
     "protocols:httpcore/_protocols/_http11/_head.py",

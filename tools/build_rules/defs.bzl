@@ -37,7 +37,8 @@ def cython_extension(path):
     module = base.replace("/", ".")
     native.genrule(
         name = base + "_cython",
-        srcs = [path] + native.glob([base + ".pxd"]),
+        # Every .pxd of the lib: a module's own, and those its .pxd cimports.
+        srcs = [path] + native.glob(["httpcore/**/*.pxd"]),
         outs = [base + "_cython.c"],
         # The lib directory on the include path: Cython finds an augmenting .pxd by the
         # module's full name (httpcore/_pool/_selection.pxd), not beside the file.

@@ -2,8 +2,9 @@
 """``AsyncConnectionPool``: requests in, connections reused or opened (API.md §5).
 
 The bookkeeping (which connection serves which request, what to close) is ``PoolState``
-in ``_selection.py``, shared with the sync pool and free of I/O; this module runs it under
-the pool's lock and does the waiting, the sending and the closing.
+in ``_selection.py``, shared with the sync pool and free of I/O, run under the pool's lock
+by ``LockedState`` (``_locked_state.py``); this module does the waiting, the sending and the
+closing.
 
 Rules kept here:
 
@@ -16,26 +17,22 @@ Rules kept here:
 * In the sync pool the lock is a real thread lock, and a thread that re-enters the pool
   while holding it (a response closed by a finaliser the garbage collector runs inside
   pool code, httpcore#990) does not wait for itself: its release is queued and done by the
-  outer call before that returns.
+  outer call before that returns (``LockedState.release_soon``).
 """
 
 from __future__ import annotations
 
-import collections
 import ssl
 import sys
 import weakref
-from threading import get_ident
 from types import TracebackType
 from typing import (
     AsyncIterable,
     AsyncIterator,
     Callable,
-    Deque,
     Iterable,
     List,
     Optional,
-    Set,
     TYPE_CHECKING,
     Type,
     TypeVar,
@@ -57,6 +54,7 @@ from httpcore._core._synchronization import AsyncEvent, AsyncShieldCancellation,
 from httpcore._protocols._async.connection import AsyncHTTPConnection
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
 
+from .._locked_state import LockedState
 from .._selection import PoolState, QueuedRequest
 
 if TYPE_CHECKING:
@@ -80,7 +78,6 @@ PROXY_LIB_MISSING = (
 
 # The state returns its connections as PooledConnection: this pool's own, made by its
 # create_connection, so each is an AsyncConnectionInterface (cast where one is used as such).
-_Operation = Callable[[], List["PooledConnection"]]
 _Pool = TypeVar("_Pool", bound="AsyncConnectionPool")
 
 
@@ -156,17 +153,17 @@ class AsyncConnectionPool(AsyncRequestInterface):
         )
         self._socket_options = socket_options
         self._http2_ping_after_idle = http2_ping_after_idle
-        self._state: PoolState = PoolState(
-            _connection_factory(self),
-            AsyncEvent,
-            self._max_connections,
-            self._max_keepalive_connections,
-            keepalive_expiry,
-        )
         self._state_lock = AsyncThreadLock()
-        # Threads inside a state operation, and releases queued by re-entrant calls.
-        self._inside: Set[int] = set()
-        self._deferred: Deque[QueuedRequest] = collections.deque()
+        self._state = LockedState(
+            PoolState(
+                _connection_factory(self),
+                AsyncEvent,
+                self._max_connections,
+                self._max_keepalive_connections,
+                keepalive_expiry,
+            ),
+            self._state_lock,
+        )
 
     def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
         """The connection the pool opens for ``origin``; override to change it.
@@ -195,14 +192,13 @@ class AsyncConnectionPool(AsyncRequestInterface):
     @property
     def connections(self) -> List[AsyncConnectionInterface]:
         """A new list of the connections in the pool, in the order they were created."""
-        state = self._state
+        state = self._state.state
         connections: List[PooledConnection] = []
 
-        def inspect() -> List[PooledConnection]:
+        def inspect() -> None:
             connections.extend(state.connections())
-            return []
 
-        self._inspect(inspect)
+        self._state.inspect(inspect)
         return cast(List[AsyncConnectionInterface], connections)
 
     # Sending requests.
@@ -230,7 +226,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
         request_deadline = deadline.current()
         try:
-            await self._close_connections(self._run(lambda: state.add(queued)))
+            await self._close_connections(state.add(queued))
             while True:
                 connection = await self._wait_for_connection(
                     queued,
@@ -242,7 +238,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
                     response = await connection.handle_async_request(request)
                 except ConnectionNotAvailable:
                     # Sent back (an HTTP/1.1 connection busy after all): wait again.
-                    closing = self._run(lambda: state.retry(queued))
+                    closing = state.retry(queued)
                     await self._close_connections(closing)
                     continue
                 except Exception as exc:
@@ -257,14 +253,14 @@ class AsyncConnectionPool(AsyncRequestInterface):
                     ):
                         raise
                     stale_retries -= 1
-                    closing = self._run(lambda: state.retry_on_new_connection(queued))
+                    closing = state.retry_on_new_connection(queued)
                     await self._close_connections(closing)
                     continue
                 break
-            if state.waiting_count:
-                await self._close_connections(self._run(lambda: state.response_started(queued)))
+            if state.state.waiting_count:
+                await self._close_connections(state.response_started(queued))
         except BaseException as exc:
-            closing = self._run(lambda: state.release(queued))
+            closing = state.release(queued)
             try:
                 await self._close_connections(closing)
             except Exception:
@@ -302,64 +298,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
 
     async def _release(self, queued: QueuedRequest) -> None:
         # The response was closed: free the request's place and connection.
-        state = self._state
-        await self._close_connections(self._run(lambda: state.release(queued)))
-
-    # The state lock.
-
-    def _run(self, operation: _Operation) -> List[PooledConnection]:
-        """Run a state operation under the lock; return the connections to close.
-
-        A thread already inside (re-entered by a finaliser, see the module header) must not
-        wait for the lock it holds: only releases can arrive that way, and they are queued
-        for the outer call, which runs them before it returns.
-        """
-        me = get_ident()
-        if me in self._inside:
-            # Only a finaliser run by the garbage collector can get here; a release does
-            # not (see ``_release_soon``), and nothing else may change the state half-way.
-            raise RuntimeError("The connection pool was re-entered during a state change.")
-        self._inside.add(me)
-        state = self._state
-        signals = None
-        try:
-            with self._state_lock:
-                try:
-                    closing = operation()
-                    self._run_deferred(closing)
-                finally:
-                    signals = state.take_signals()
-        finally:
-            self._inside.discard(me)
-            # Woken outside the lock: see ``take_signals`` (a waiter's own lock).
-            if signals:
-                for signal in signals:
-                    signal.set()
-        if self._deferred:
-            # Queued after the last check above, before this thread left.
-            closing.extend(self._run(lambda: []))
-        return closing
-
-    def _inspect(self, operation: _Operation) -> None:
-        # A read of the state: under the lock, or, when this thread is already inside a
-        # state change (a finaliser calling repr()), directly.
-        if get_ident() in self._inside:
-            operation()
-        else:
-            self._run(operation)
-
-    def _release_soon(self, queued: QueuedRequest) -> bool:
-        # True when this thread is inside a state operation: the release is queued for it.
-        if get_ident() in self._inside:
-            self._deferred.append(queued)
-            return True
-        return False
-
-    def _run_deferred(self, closing: List[PooledConnection]) -> None:
-        deferred = self._deferred
-        state = self._state
-        while deferred:
-            closing.extend(state.release(deferred.popleft()))
+        await self._close_connections(self._state.release(queued))
 
     async def _close_connections(self, closing: List[PooledConnection]) -> None:
         if not closing:
@@ -383,8 +322,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
         Requests in progress keep their places; a response being read from a closed
         connection fails on its next read.
         """
-        state = self._state
-        await self._close_connections(self._run(lambda: state.close_all()))
+        await self._close_connections(self._state.close_all())
 
     async def __aenter__(self: _Pool) -> _Pool:
         return self
@@ -398,16 +336,15 @@ class AsyncConnectionPool(AsyncRequestInterface):
         await self.aclose()
 
     def __repr__(self) -> str:
-        state = self._state
+        state = self._state.state
         counts: List[int] = []
         connections: List[PooledConnection] = []
 
-        def inspect() -> List[PooledConnection]:
+        def inspect() -> None:
             counts.extend(state.request_counts())
             connections.extend(state.connections())
-            return []
 
-        self._inspect(inspect)
+        self._state.inspect(inspect)
         idle = 0
         for connection in connections:
             if connection.is_idle():
@@ -463,7 +400,7 @@ class AsyncPoolResponseStream:
             return
         self._closed = True
         pool = self._pool
-        if pool._release_soon(self._queued):
+        if pool._state.release_soon(self._queued):
             # Closed by a finaliser inside the pool's own state change (sync pool): only
             # the bookkeeping may run now, and the outer call does it.
             await self._close_stream()

@@ -4,8 +4,9 @@
 """``ConnectionPool``: requests in, connections reused or opened (API.md §5).
 
 The bookkeeping (which connection serves which request, what to close) is ``PoolState``
-in ``_selection.py``, shared with the sync pool and free of I/O; this module runs it under
-the pool's lock and does the waiting, the sending and the closing.
+in ``_selection.py``, shared with the sync pool and free of I/O, run under the pool's lock
+by ``LockedState`` (``_locked_state.py``); this module does the waiting, the sending and the
+closing.
 
 Rules kept here:
 
@@ -18,26 +19,22 @@ Rules kept here:
 * In the sync pool the lock is a real thread lock, and a thread that re-enters the pool
   while holding it (a response closed by a finaliser the garbage collector runs inside
   pool code, httpcore#990) does not wait for itself: its release is queued and done by the
-  outer call before that returns.
+  outer call before that returns (``LockedState.release_soon``).
 """
 
 from __future__ import annotations
 
-import collections
 import ssl
 import sys
 import weakref
-from threading import get_ident
 from types import TracebackType
 from typing import (
     Iterable,
     Iterator,
     Callable,
-    Deque,
     Iterable,
     List,
     Optional,
-    Set,
     TYPE_CHECKING,
     Type,
     TypeVar,
@@ -59,6 +56,7 @@ from httpcore._core._synchronization import Event, ShieldCancellation, ThreadLoc
 from httpcore._protocols._sync.connection import HTTPConnection
 from httpcore._protocols._sync.connection_interface import ConnectionInterface
 
+from .._locked_state import LockedState
 from .._selection import PoolState, QueuedRequest
 
 if TYPE_CHECKING:
@@ -82,7 +80,6 @@ PROXY_LIB_MISSING = (
 
 # The state returns its connections as PooledConnection: this pool's own, made by its
 # create_connection, so each is an ConnectionInterface (cast where one is used as such).
-_Operation = Callable[[], List["PooledConnection"]]
 _Pool = TypeVar("_Pool", bound="ConnectionPool")
 
 
@@ -158,17 +155,17 @@ class ConnectionPool(RequestInterface):
         )
         self._socket_options = socket_options
         self._http2_ping_after_idle = http2_ping_after_idle
-        self._state: PoolState = PoolState(
-            _connection_factory(self),
-            Event,
-            self._max_connections,
-            self._max_keepalive_connections,
-            keepalive_expiry,
-        )
         self._state_lock = ThreadLock()
-        # Threads inside a state operation, and releases queued by re-entrant calls.
-        self._inside: Set[int] = set()
-        self._deferred: Deque[QueuedRequest] = collections.deque()
+        self._state = LockedState(
+            PoolState(
+                _connection_factory(self),
+                Event,
+                self._max_connections,
+                self._max_keepalive_connections,
+                keepalive_expiry,
+            ),
+            self._state_lock,
+        )
 
     def create_connection(self, origin: Origin) -> ConnectionInterface:
         """The connection the pool opens for ``origin``; override to change it.
@@ -197,14 +194,13 @@ class ConnectionPool(RequestInterface):
     @property
     def connections(self) -> List[ConnectionInterface]:
         """A new list of the connections in the pool, in the order they were created."""
-        state = self._state
+        state = self._state.state
         connections: List[PooledConnection] = []
 
-        def inspect() -> List[PooledConnection]:
+        def inspect() -> None:
             connections.extend(state.connections())
-            return []
 
-        self._inspect(inspect)
+        self._state.inspect(inspect)
         return cast(List[ConnectionInterface], connections)
 
     # Sending requests.
@@ -232,7 +228,7 @@ class ConnectionPool(RequestInterface):
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None
         request_deadline = deadline.current()
         try:
-            self._close_connections(self._run(lambda: state.add(queued)))
+            self._close_connections(state.add(queued))
             while True:
                 connection = self._wait_for_connection(
                     queued,
@@ -244,7 +240,7 @@ class ConnectionPool(RequestInterface):
                     response = connection.handle_request(request)
                 except ConnectionNotAvailable:
                     # Sent back (an HTTP/1.1 connection busy after all): wait again.
-                    closing = self._run(lambda: state.retry(queued))
+                    closing = state.retry(queued)
                     self._close_connections(closing)
                     continue
                 except Exception as exc:
@@ -259,14 +255,14 @@ class ConnectionPool(RequestInterface):
                     ):
                         raise
                     stale_retries -= 1
-                    closing = self._run(lambda: state.retry_on_new_connection(queued))
+                    closing = state.retry_on_new_connection(queued)
                     self._close_connections(closing)
                     continue
                 break
-            if state.waiting_count:
-                self._close_connections(self._run(lambda: state.response_started(queued)))
+            if state.state.waiting_count:
+                self._close_connections(state.response_started(queued))
         except BaseException as exc:
-            closing = self._run(lambda: state.release(queued))
+            closing = state.release(queued)
             try:
                 self._close_connections(closing)
             except Exception:
@@ -304,64 +300,7 @@ class ConnectionPool(RequestInterface):
 
     def _release(self, queued: QueuedRequest) -> None:
         # The response was closed: free the request's place and connection.
-        state = self._state
-        self._close_connections(self._run(lambda: state.release(queued)))
-
-    # The state lock.
-
-    def _run(self, operation: _Operation) -> List[PooledConnection]:
-        """Run a state operation under the lock; return the connections to close.
-
-        A thread already inside (re-entered by a finaliser, see the module header) must not
-        wait for the lock it holds: only releases can arrive that way, and they are queued
-        for the outer call, which runs them before it returns.
-        """
-        me = get_ident()
-        if me in self._inside:
-            # Only a finaliser run by the garbage collector can get here; a release does
-            # not (see ``_release_soon``), and nothing else may change the state half-way.
-            raise RuntimeError("The connection pool was re-entered during a state change.")
-        self._inside.add(me)
-        state = self._state
-        signals = None
-        try:
-            with self._state_lock:
-                try:
-                    closing = operation()
-                    self._run_deferred(closing)
-                finally:
-                    signals = state.take_signals()
-        finally:
-            self._inside.discard(me)
-            # Woken outside the lock: see ``take_signals`` (a waiter's own lock).
-            if signals:
-                for signal in signals:
-                    signal.set()
-        if self._deferred:
-            # Queued after the last check above, before this thread left.
-            closing.extend(self._run(lambda: []))
-        return closing
-
-    def _inspect(self, operation: _Operation) -> None:
-        # A read of the state: under the lock, or, when this thread is already inside a
-        # state change (a finaliser calling repr()), directly.
-        if get_ident() in self._inside:
-            operation()
-        else:
-            self._run(operation)
-
-    def _release_soon(self, queued: QueuedRequest) -> bool:
-        # True when this thread is inside a state operation: the release is queued for it.
-        if get_ident() in self._inside:
-            self._deferred.append(queued)
-            return True
-        return False
-
-    def _run_deferred(self, closing: List[PooledConnection]) -> None:
-        deferred = self._deferred
-        state = self._state
-        while deferred:
-            closing.extend(state.release(deferred.popleft()))
+        self._close_connections(self._state.release(queued))
 
     def _close_connections(self, closing: List[PooledConnection]) -> None:
         if not closing:
@@ -385,8 +324,7 @@ class ConnectionPool(RequestInterface):
         Requests in progress keep their places; a response being read from a closed
         connection fails on its next read.
         """
-        state = self._state
-        self._close_connections(self._run(lambda: state.close_all()))
+        self._close_connections(self._state.close_all())
 
     def __enter__(self: _Pool) -> _Pool:
         return self
@@ -400,16 +338,15 @@ class ConnectionPool(RequestInterface):
         self.close()
 
     def __repr__(self) -> str:
-        state = self._state
+        state = self._state.state
         counts: List[int] = []
         connections: List[PooledConnection] = []
 
-        def inspect() -> List[PooledConnection]:
+        def inspect() -> None:
             counts.extend(state.request_counts())
             connections.extend(state.connections())
-            return []
 
-        self._inspect(inspect)
+        self._state.inspect(inspect)
         idle = 0
         for connection in connections:
             if connection.is_idle():
@@ -465,7 +402,7 @@ class PoolResponseStream:
             return
         self._closed = True
         pool = self._pool
-        if pool._release_soon(self._queued):
+        if pool._state.release_soon(self._queued):
             # Closed by a finaliser inside the pool's own state change (sync pool): only
             # the bookkeeping may run now, and the outer call does it.
             self._close_stream()
