@@ -73,9 +73,11 @@ from httpcore._protocols._http11._head import parse_head, parse_trailers
 from httpcore._protocols._http11._receive_buffer import ReceiveBuffer
 
 if TYPE_CHECKING:
-    # Aliases Cython cannot resolve, so both forms accept the same argument types.
+    # Aliases Cython cannot resolve, so both forms accept the same argument types (and so
+    # that the C types in _parser.pxd are the ones that apply).
     Buffer = Union[bytes, bytearray, memoryview]
     Bytes = bytes
+    Int = int
 
 Event = Union[ResponseHead, Data, EndOfMessage, Marker]
 
@@ -164,7 +166,7 @@ class ResponseParser:
         self._max_incomplete = max_incomplete_bytes
         self._reset(request_method, request_close, request_upgrade)
 
-    def _reset(self, request_method: bytes, request_close: bool, request_upgrade: bool) -> None:
+    def _reset(self, request_method: Bytes, request_close: bool, request_upgrade: bool) -> None:
         self._state = HEAD
         self._error = ""
         self._method = request_method
@@ -313,7 +315,7 @@ class ResponseParser:
 
     # Content-Length body (RFC 9112 §6.3 rule 6), and "no body" as a length of 0.
 
-    def _start_length_body(self, length: int) -> None:
+    def _start_length_body(self, length: Int) -> None:
         self._state = LENGTH
         self._remaining = length
         self._expected = length

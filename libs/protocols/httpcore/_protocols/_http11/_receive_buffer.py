@@ -33,9 +33,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Union
 
 if TYPE_CHECKING:
-    # An alias Cython cannot resolve, so that compiled and interpreted ``feed`` accept the
-    # same argument types (Cython checks parameters annotated ``bytes`` exactly).
+    # Aliases Cython cannot resolve, so that compiled and interpreted ``feed`` accept the
+    # same argument types (Cython checks parameters annotated ``bytes`` exactly), and the
+    # C types in _receive_buffer.pxd apply to the integers.
     Buffer = Union[bytes, bytearray, memoryview]
+    Int = int
 
 # Up to this many unconsumed bytes are joined with newly fed data into a new ``bytes``;
 # a larger remainder switches the buffer to bytearray mode.
@@ -84,7 +86,7 @@ class ReceiveBuffer:
             self._data = array
             self._start = 0
 
-    def _consume(self, end: int, skip: int) -> bytes:
+    def _consume(self, end: Int, skip: Int) -> bytes:
         # Return the unconsumed bytes up to ``end`` (an index into ``_data``) as bytes, and
         # consume them and the ``skip`` bytes after them (a terminator); drop the storage
         # when nothing is left.
@@ -103,7 +105,7 @@ class ReceiveBuffer:
         self._scanned = 0
         return chunk
 
-    def take(self, count: int) -> bytes:
+    def take(self, count: Int) -> bytes:
         """Consume and return the next ``count`` bytes, or fewer if fewer are buffered
         (``b""`` when the buffer is empty)."""
         end = self._start + count
