@@ -6,9 +6,9 @@
 #
 # Two kinds. The codec and bookkeeping modules are written for Cython: their annotations
 # type their locals and arguments. An augmenting .pxd beside one makes its classes extension
-# types (C fields, C calls): the pool's bookkeeping (_selection, _locked_state), the HTTP/1.1
-# parser and its receive buffer. Those four took the S1-sync CPU per request from 22.5 to
-# about 19 us. The others (each starts with the directive line
+# types (C fields, C calls): the pool's bookkeeping (_selection, _locked_state) and the
+# HTTP/1.1 codec's parser, receive buffer, events and field sections. They took the S1-sync
+# CPU per request from 22.5 to about 18 us. The others (each starts with the directive line
 # `# cython: annotation_typing=False`) are ordinary Python on the request path, compiled
 # only to drop the interpreter's per-bytecode cost (about a tenth of the sync client's CPU
 # per request); with the directive their annotations stay hints, exactly as in the pure
