@@ -70,6 +70,27 @@ def test_current_async_library_without_sniffio_is_asyncio(
     assert asyncio.run(main()) == "asyncio"
 
 
+def test_current_async_library_under_asyncio_without_trio_does_not_ask_sniffio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The per-request fast path: trio not imported, an asyncio loop running.
+    class Unaskable:
+        AsyncLibraryNotFoundError = sniffio.AsyncLibraryNotFoundError
+
+        def current_async_library(self) -> str:
+            raise AssertionError("sniffio was asked")
+
+    monkeypatch.delitem(sys.modules, "trio", raising=False)
+    monkeypatch.setattr(_synchronization, "_sniffio", Unaskable())
+
+    async def main() -> str:
+        return current_async_library()
+
+    assert asyncio.run(main()) == "asyncio"
+    with pytest.raises(AssertionError, match="sniffio was asked"):
+        current_async_library()  # no loop running: the full check
+
+
 def test_current_async_library_without_sniffio_outside_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
