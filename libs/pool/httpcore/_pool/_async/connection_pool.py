@@ -58,6 +58,8 @@ from .._locked_state import LockedState
 from .._selection import PoolState, QueuedRequest
 
 if TYPE_CHECKING:
+    # The state hands back this pool's own connections, made by its create_connection, typed
+    # as what the bookkeeping asks of them: each is an AsyncConnectionInterface.
     from .._selection import PooledConnection
 
 SUPPORTED_SCHEMES = (b"http", b"https", b"ws", b"wss")
@@ -76,8 +78,6 @@ PROXY_LIB_MISSING = (
     "loaded; import httpcore (or httpcore._proxy) first."
 )
 
-# The state returns its connections as PooledConnection: this pool's own, made by its
-# create_connection, so each is an AsyncConnectionInterface (cast where one is used as such).
 _Pool = TypeVar("_Pool", bound="AsyncConnectionPool")
 
 
@@ -220,7 +220,7 @@ class AsyncConnectionPool(AsyncRequestInterface):
 
         timeouts = request.extensions.get("timeout", {})
         timeout = timeouts.get("pool", None)
-        queued: QueuedRequest = QueuedRequest(request.url.origin)
+        queued = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None

@@ -60,6 +60,8 @@ from .._locked_state import LockedState
 from .._selection import PoolState, QueuedRequest
 
 if TYPE_CHECKING:
+    # The state hands back this pool's own connections, made by its create_connection, typed
+    # as what the bookkeeping asks of them: each is an ConnectionInterface.
     from .._selection import PooledConnection
 
 SUPPORTED_SCHEMES = (b"http", b"https", b"ws", b"wss")
@@ -78,8 +80,6 @@ PROXY_LIB_MISSING = (
     "loaded; import httpcore (or httpcore._proxy) first."
 )
 
-# The state returns its connections as PooledConnection: this pool's own, made by its
-# create_connection, so each is an ConnectionInterface (cast where one is used as such).
 _Pool = TypeVar("_Pool", bound="ConnectionPool")
 
 
@@ -222,7 +222,7 @@ class ConnectionPool(RequestInterface):
 
         timeouts = request.extensions.get("timeout", {})
         timeout = timeouts.get("pool", None)
-        queued: QueuedRequest = QueuedRequest(request.url.origin)
+        queued = QueuedRequest(request.url.origin)
         state = self._state
         stale_retries = MAX_STALE_RETRIES
         deadline_token = deadline.enter(timeouts) if deadline.TOTAL in timeouts else None

@@ -1,7 +1,8 @@
 """The events the HTTP/1.1 response parser returns, and its two markers.
 
-HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``); the
-same file also runs interpreted, and both forms must behave identically.
+HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``), with
+``_events.pxd`` making its classes extension types; the same file also runs interpreted, and
+both forms must behave identically.
 
 Rules:
 

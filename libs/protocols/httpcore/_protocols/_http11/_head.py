@@ -1,7 +1,8 @@
 """Parsing a response head (status line and header section) and a trailer section.
 
-HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``); the
-same file also runs interpreted, and both forms must behave identically.
+HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``), with
+``_head.pxd`` making its classes extension types; the same file also runs interpreted, and
+both forms must behave identically.
 
 Input: a *section* as ``ReceiveBuffer.maybe_take_section`` returns it: the lines up to the
 empty line that ends the head, each line with its terminator (CRLF, or a bare LF, which RFC

@@ -1,7 +1,8 @@
 """The HTTP/1.1 response parser: a sans-I/O state machine, bytes in, events out.
 
-HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``); the
-same file also runs interpreted, and both forms must behave identically.
+HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``), with
+``_parser.pxd`` making its classes extension types; the same file also runs interpreted, and
+both forms must behave identically.
 
 One parser reads the response(s) to one request; ``start_next_cycle`` readies it for the
 next request on a kept-alive connection, keeping any bytes already received.
