@@ -317,11 +317,15 @@ BOUNDS: Sequence[str] = (
     "methods too), and three system calls per request (the idle-connection probe, the write, "
     "the read).",
     "- **S2c128-sync, 90% of S2-sync**: 85% in this run (31,991 against 37,795 requests/s); our "
-    "CPU per request rises from 19.8 to 23.8 µs. Each request releases the GIL at each of its "
-    "three system calls (CPython's socket and select modules always do), and with 128 threads "
-    "each release hands the GIL to another thread: a thread switch. Only our own C for the two "
-    "that cannot block (the probe and the first write) could keep it. pyreqwest releases the "
-    "GIL once per request yet keeps 53%; urllib3 keeps 91% at six times our CPU per request.",
+    "CPU per request rises from 19.8 to 23.8 µs. Measured apart (one pool, threads on CPU 0 "
+    "with nginx): from 20 to 128 threads the kernel's share grows by 2.0 µs per request, with "
+    "voluntary context switches from 0.05 to 0.29 per request (threads put to sleep waiting "
+    "for the GIL), and the user share by 3.1 µs (the GIL's hand-overs and the working set of "
+    "128 threads). Each request releases the GIL at each of its system calls (CPython's socket "
+    "and select modules always do); a prototype that kept it across the two that cannot block "
+    "(the idle-connection probe and the first write, as C calls) was slower, not faster, at "
+    "both 20 and 128 threads. pyreqwest keeps 53%; urllib3 keeps 91% at six times our CPU per "
+    "request.",
     "- **S3-async against pycurl**: network reads are 64 KiB, as the specification sets "
     "(`READ_NUM_BYTES`); with 64 KiB reads the asyncio floor itself reaches about 1,560 MB/s, "
     "under pycurl's sync figure (about 1,670 MB/s, a C loop with its own buffer sizes). Ours is "
