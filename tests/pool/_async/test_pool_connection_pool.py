@@ -245,6 +245,38 @@ async def test_unread_response_closes_its_connection_and_leaves_the_pool() -> No
         assert pool.connections == []
 
 
+class CountingShield:
+    """Stands in for the pool's cancellation shield: counts the shields entered."""
+
+    entered = 0
+
+    def __enter__(self) -> CountingShield:
+        CountingShield.entered += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+@pytest.mark.anyio
+async def test_a_kept_alive_response_is_closed_without_a_shield(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The HTTP/1.1 stream closes at once (close_at_once): nothing to hold cancellation off
+    # from, and a shield costs a few microseconds when anyio is loaded.
+    CountingShield.entered = 0
+    monkeypatch.setattr(connection_pool_module, "AsyncShieldCancellation", CountingShield)
+    async with AsyncConnectionPool(network_backend=AsyncMockBackend(HELLO + HELLO)) as pool:
+        response = await pool.request("GET", "https://example.com/")
+        assert response.content == b"Hello, world!"
+        assert CountingShield.entered == 0
+        assert [connection.is_idle() for connection in pool.connections] == [True]
+        async with pool.stream("GET", "https://example.com/"):
+            pass  # unread: the connection is closed, under the shield
+        assert CountingShield.entered == 1
+        assert pool.connections == []
+
+
 @pytest.mark.anyio
 async def test_closing_the_response_twice_releases_once() -> None:
     async with ScriptedPool() as pool:

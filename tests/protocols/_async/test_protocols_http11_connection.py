@@ -21,6 +21,7 @@ from httpcore._protocols._async.http11 import AsyncHTTP11Connection, AsyncHTTP11
 
 ORIGIN = Origin(b"https", b"example.com", 443)
 URL = "https://example.com/"
+HOST = [(b"Host", b"example.com")]
 HELLO = [
     b"HTTP/1.1 200 OK\r\n",
     b"Content-Type: plain/text\r\n",
@@ -354,6 +355,56 @@ async def test_closing_the_response_twice_is_harmless() -> None:
     assert conn.is_idle()
     await conn.request("GET", URL)
     await response.aclose()
+    assert conn.is_idle()
+
+
+@pytest.mark.anyio
+async def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() -> None:
+    stream = AsyncMockStream(list(HELLO))
+    conn = AsyncHTTP11Connection(ORIGIN, stream)
+    response = await conn.handle_async_request(Request("GET", URL, headers=HOST))
+    body = response.stream
+    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    assert [chunk async for chunk in body] == [b"Hello, world!"]
+    assert body.close_at_once() is True
+    assert conn.is_idle()
+    assert body.close_at_once() is True  # already closed: nothing more to do
+    await body.aclose()
+    assert conn.is_idle()
+    assert not stream._closed
+
+
+@pytest.mark.anyio
+async def test_close_at_once_refuses_an_unread_body_and_leaves_the_closing_to_aclose() -> None:
+    stream = AsyncMockStream(list(HELLO))
+    conn = AsyncHTTP11Connection(ORIGIN, stream)
+    response = await conn.handle_async_request(Request("GET", URL, headers=HOST))
+    body = response.stream
+    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    assert body.close_at_once() is False
+    assert conn.is_closed()  # not reusable: marked closed at once
+    assert not stream._closed
+    await body.aclose()
+    assert stream._closed
+
+
+@pytest.mark.anyio
+async def test_close_at_once_refuses_a_traced_response() -> None:
+    events: List[str] = []
+
+    async def trace(name: str, info: Dict[str, Any]) -> None:
+        events.append(name)
+
+    conn = AsyncHTTP11Connection(ORIGIN, AsyncMockStream(list(HELLO)))
+    request = Request("GET", URL, headers=HOST, extensions={"trace": trace})
+    response = await conn.handle_async_request(request)
+    body = response.stream
+    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    assert [chunk async for chunk in body] == [b"Hello, world!"]
+    assert body.close_at_once() is False
+    assert not conn.is_idle()  # untouched: the traced close reports, then releases
+    await body.aclose()
+    assert events[-2:] == ["http11.response_closed.started", "http11.response_closed.complete"]
     assert conn.is_idle()
 
 

@@ -23,6 +23,7 @@ from httpcore._protocols._sync.http11 import HTTP11Connection, HTTP11UpgradeStre
 
 ORIGIN = Origin(b"https", b"example.com", 443)
 URL = "https://example.com/"
+HOST = [(b"Host", b"example.com")]
 HELLO = [
     b"HTTP/1.1 200 OK\r\n",
     b"Content-Type: plain/text\r\n",
@@ -333,6 +334,53 @@ def test_closing_the_response_twice_is_harmless() -> None:
     assert conn.is_idle()
     conn.request("GET", URL)
     response.close()
+    assert conn.is_idle()
+
+
+def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() -> None:
+    stream = MockStream(list(HELLO))
+    conn = HTTP11Connection(ORIGIN, stream)
+    response = conn.handle_request(Request("GET", URL, headers=HOST))
+    body = response.stream
+    assert isinstance(body, http11.HTTP11ResponseStream)
+    assert [chunk for chunk in body] == [b"Hello, world!"]
+    assert body.close_at_once() is True
+    assert conn.is_idle()
+    assert body.close_at_once() is True  # already closed: nothing more to do
+    body.close()
+    assert conn.is_idle()
+    assert not stream._closed
+
+
+def test_close_at_once_refuses_an_unread_body_and_leaves_the_closing_to_aclose() -> None:
+    stream = MockStream(list(HELLO))
+    conn = HTTP11Connection(ORIGIN, stream)
+    response = conn.handle_request(Request("GET", URL, headers=HOST))
+    body = response.stream
+    assert isinstance(body, http11.HTTP11ResponseStream)
+    assert body.close_at_once() is False
+    assert conn.is_closed()  # not reusable: marked closed at once
+    assert not stream._closed
+    body.close()
+    assert stream._closed
+
+
+def test_close_at_once_refuses_a_traced_response() -> None:
+    events: List[str] = []
+
+    def trace(name: str, info: Dict[str, Any]) -> None:
+        events.append(name)
+
+    conn = HTTP11Connection(ORIGIN, MockStream(list(HELLO)))
+    request = Request("GET", URL, headers=HOST, extensions={"trace": trace})
+    response = conn.handle_request(request)
+    body = response.stream
+    assert isinstance(body, http11.HTTP11ResponseStream)
+    assert [chunk for chunk in body] == [b"Hello, world!"]
+    assert body.close_at_once() is False
+    assert not conn.is_idle()  # untouched: the traced close reports, then releases
+    body.close()
+    assert events[-2:] == ["http11.response_closed.started", "http11.response_closed.complete"]
     assert conn.is_idle()
 
 
