@@ -278,6 +278,45 @@ async def test_a_kept_alive_response_is_closed_without_a_shield(
 
 
 @pytest.mark.anyio
+async def test_another_connections_response_is_copied_and_left_unchanged() -> None:
+    # Only this library's own HTTPConnection hands over its response to be reused.
+    class KeptResponseConnection(ScriptedConnection):
+        async def handle_async_request(self, request: Request) -> Response:
+            response = await super().handle_async_request(request)
+            self.kept = response
+            self.kept_stream = response.stream
+            return response
+
+    class KeptResponsePool(ScriptedPool):
+        def create_connection(self, origin: Origin) -> AsyncConnectionInterface:
+            connection = KeptResponseConnection(origin)
+            self.created.append(connection)
+            return connection
+
+    async with KeptResponsePool() as pool:
+        response = await pool.handle_async_request(Request("GET", "http://a.com/"))
+        [connection] = pool.created
+        assert isinstance(connection, KeptResponseConnection)
+        assert response is not connection.kept
+        assert connection.kept.stream is connection.kept_stream
+        assert response.headers == connection.kept.headers
+        assert response.headers is not connection.kept.headers
+        await response.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_http_connections_response_gets_the_pools_stream() -> None:
+    async with AsyncConnectionPool(network_backend=AsyncMockBackend(HELLO)) as pool:
+        request = Request("GET", "https://example.com/", headers=[(b"Host", b"example.com")])
+        response = await pool.handle_async_request(request)
+        assert type(response.stream) is connection_pool_module.AsyncPoolResponseStream
+        assert response.headers == [(b"Content-Type", b"plain/text"), (b"Content-Length", b"13")]
+        assert await response.aread() == b"Hello, world!"
+        await response.aclose()
+        assert [connection.is_idle() for connection in pool.connections] == [True]
+
+
+@pytest.mark.anyio
 async def test_closing_the_response_twice_releases_once() -> None:
     async with ScriptedPool() as pool:
         response = await pool.handle_async_request(Request("GET", "http://a.com/"))

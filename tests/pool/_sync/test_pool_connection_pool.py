@@ -272,6 +272,43 @@ def test_a_kept_alive_response_is_closed_without_a_shield(
         assert pool.connections == []
 
 
+def test_another_connections_response_is_copied_and_left_unchanged() -> None:
+    # Only this library's own HTTPConnection hands over its response to be reused.
+    class KeptResponseConnection(ScriptedConnection):
+        def handle_request(self, request: Request) -> Response:
+            response = super().handle_request(request)
+            self.kept = response
+            self.kept_stream = response.stream
+            return response
+
+    class KeptResponsePool(ScriptedPool):
+        def create_connection(self, origin: Origin) -> ConnectionInterface:
+            connection = KeptResponseConnection(origin)
+            self.created.append(connection)
+            return connection
+
+    with KeptResponsePool() as pool:
+        response = pool.handle_request(Request("GET", "http://a.com/"))
+        [connection] = pool.created
+        assert isinstance(connection, KeptResponseConnection)
+        assert response is not connection.kept
+        assert connection.kept.stream is connection.kept_stream
+        assert response.headers == connection.kept.headers
+        assert response.headers is not connection.kept.headers
+        response.close()
+
+
+def test_an_http_connections_response_gets_the_pools_stream() -> None:
+    with ConnectionPool(network_backend=MockBackend(HELLO)) as pool:
+        request = Request("GET", "https://example.com/", headers=[(b"Host", b"example.com")])
+        response = pool.handle_request(request)
+        assert type(response.stream) is connection_pool_module.PoolResponseStream
+        assert response.headers == [(b"Content-Type", b"plain/text"), (b"Content-Length", b"13")]
+        assert response.read() == b"Hello, world!"
+        response.close()
+        assert [connection.is_idle() for connection in pool.connections] == [True]
+
+
 def test_closing_the_response_twice_releases_once() -> None:
     with ScriptedPool() as pool:
         response = pool.handle_request(Request("GET", "http://a.com/"))

@@ -270,14 +270,18 @@ class AsyncConnectionPool(AsyncRequestInterface):
             if deadline_token is not None:
                 deadline.leave(deadline_token)
 
-        # The connection built the response from checked parts: copy, don't re-validate.
         # (Here and below, type: ignore rather than typing.cast, which is a Python call on
         # every request in the compiled sync twin.)
+        stream = AsyncPoolResponseStream(response.stream, self, queued)  # type: ignore[arg-type]
+        if type(connection) is AsyncHTTPConnection:
+            # Built for this request by this library, and held by nobody else (a traced
+            # exchange reported a copy of its headers): it takes the pool's stream as it is.
+            response.stream = stream
+            return response
+        # Another connection's response (a subclass, a proxy, a user's own): copied, never
+        # changed, and not validated again (the connection built it from checked parts).
         return Response._coerced(
-            response.status,
-            list(response.headers),
-            AsyncPoolResponseStream(response.stream, self, queued),  # type: ignore[arg-type]
-            response.extensions,
+            response.status, list(response.headers), stream, response.extensions
         )
 
     async def _wait_for_connection(
