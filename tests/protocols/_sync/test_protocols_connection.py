@@ -164,16 +164,27 @@ def test_keepalive_expiry_is_passed_to_the_protocol_connection() -> None:
 
 
 def test_request_to_another_origin_is_a_runtime_error() -> None:
-    backend = RecordingBackend(HELLO)
+    backend = RecordingBackend(HELLO + HELLO)
     conn = HTTPConnection(ORIGIN, network_backend=backend)
-    with pytest.raises(RuntimeError) as info:
-        conn.request("GET", "https://other.com/")
-    assert str(info.value) == (
+    message = (
         "Attempted to send request to https://other.com:443 on connection to https://example.com:443"
     )
+    with pytest.raises(RuntimeError) as info:
+        conn.request("GET", "https://other.com/")
+    assert str(info.value) == message
     assert backend.calls == []  # refused before connecting
     assert repr(conn) == "<HTTPConnection [CONNECTING]>"
     response = conn.request("GET", URL)  # and still usable
+    assert response.status == 200
+    # Once connected, the protocol connection refuses it the same way, before sending.
+    with pytest.raises(RuntimeError) as info:
+        conn.request("GET", "https://other.com/")
+    assert str(info.value) == message
+    assert len(backend.calls) == 1
+    assert repr(conn) == (
+        "<HTTPConnection ['https://example.com:443', HTTP/1.1, IDLE, Request Count: 1]>"
+    )
+    response = conn.request("GET", URL)
     assert response.status == 200
 
 

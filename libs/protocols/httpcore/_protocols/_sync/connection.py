@@ -106,10 +106,11 @@ class HTTPConnection(ConnectionInterface):
         (``ConnectError``, ``ConnectTimeout``, ...) mark the connection as failed; then
         whatever the protocol connection raises.
         """
-        require_origin(request.url, self._origin)
         connection = self._connection
         if connection is not None:
+            # It has this origin and checks the request's first, as below.
             return connection.handle_request(request)
+        require_origin(request.url, self._origin)
         # Used on its own, this connection is where the request's total deadline starts.
         with deadline.scope(request.extensions):
             try:
