@@ -321,6 +321,45 @@ def test_response_closed_before_its_end_resets_the_stream() -> None:
     assert [(e.stream_id, e.error_code) for e in resets] == [(1, h2.errors.ErrorCodes.CANCEL)]
 
 
+class CountingShield:
+    """Stands in for the connection's cancellation shield: counts the shields entered."""
+
+    entered = 0
+
+    def __enter__(self) -> CountingShield:
+        CountingShield.entered += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def test_releasing_a_stream_is_shielded_only_when_it_has_io_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A read-through response leaves nothing to send; one closed early sends a reset,
+    # shielded. (A shield costs a few microseconds when anyio is loaded.)
+    CountingShield.entered = 0
+    monkeypatch.setattr(http2, "ShieldCancellation", CountingShield)
+    server = scripted_server(requests=2)
+    first = response(server, 1)
+    server.send_headers(3, [(":status", "200")])
+    server.send_data(3, b"part of it")
+    stream = RecordingStream([preface(server), *first, server.data_to_send()])
+    with HTTP2Connection(ORIGIN, stream) as conn:
+        with conn.stream("GET", URL) as result:
+            assert result.read() == HELLO
+            before_close = CountingShield.entered  # (writes are shielded too)
+        assert CountingShield.entered == before_close
+        with conn.stream("GET", URL) as early:
+            assert early.status == 200
+            before_close = CountingShield.entered
+        assert CountingShield.entered > before_close
+        assert conn.is_idle()
+    resets = [e for e in stream.received_events() if isinstance(e, h2.events.StreamReset)]
+    assert [e.stream_id for e in resets] == [3]
+
+
 def test_response_without_body() -> None:
     server = scripted_server()
     server.send_headers(1, [(":status", "204")], end_stream=True)

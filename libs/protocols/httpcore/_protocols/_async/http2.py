@@ -1065,10 +1065,13 @@ class AsyncHTTP2Connection(AsyncConnectionInterface):
                         self._expire_at = monotonic() + self._keepalive_expiry
                     if self._ping_after_idle is not None:
                         self._idle_since = monotonic()
-        with AsyncShieldCancellation():
-            if close:
+        if close:
+            with AsyncShieldCancellation():
                 await self.aclose()
-            elif flush and self._initialized:
+        elif flush and self._initialized:
+            # (Shielded only when there is I/O to do: a shield costs a few microseconds
+            # when anyio is loaded, and most releases have none.)
+            with AsyncShieldCancellation():
                 try:
                     await self._flush(None)
                 except Exception:

@@ -1067,10 +1067,13 @@ class HTTP2Connection(ConnectionInterface):
                         self._expire_at = monotonic() + self._keepalive_expiry
                     if self._ping_after_idle is not None:
                         self._idle_since = monotonic()
-        with ShieldCancellation():
-            if close:
+        if close:
+            with ShieldCancellation():
                 self.close()
-            elif flush and self._initialized:
+        elif flush and self._initialized:
+            # (Shielded only when there is I/O to do: a shield costs a few microseconds
+            # when anyio is loaded, and most releases have none.)
+            with ShieldCancellation():
                 try:
                     self._flush(None)
                 except Exception:
