@@ -9,7 +9,8 @@ client must (send the request bytes, find the end of the head, read Content-Leng
 - S3-sync / S3-async: the 10 MiB file read 64 KiB at a time (as httpcore reads) into a
   reused buffer (``recv_into``; an asyncio
   ``BufferedProtocol``), MB/s and client CPU per download;
-- S5-sync: 1 MB POSTs to the sink (``sendall``), MB/s.
+- S5-sync / S5-async: 1 MB POSTs to the sink (``sendall``; the asyncio transport's
+  ``write``), MB/s.
 
 nginx and this process share the CPUs given (``--cpus``, default 0, as the benchmark).
 
@@ -152,26 +153,31 @@ class _Client(asyncio.BufferedProtocol):
         if self.done is not None and not self.done.done():
             self.done.set_exception(exc or RuntimeError("the server closed the connection"))
 
-    async def exchange(self, request: bytes) -> int:
+    async def exchange(self, request: bytes, body: bytes = b"") -> int:
         assert self.transport is not None
         self.filled, self.wanted = 0, None
         self.done = asyncio.get_running_loop().create_future()
         self.transport.write(request)
+        if body:
+            self.transport.write(body)  # the transport buffers what the socket does not take
         return await self.done
 
 
-async def _async_timed(url: str, count: int, warmup: int) -> Tuple[float, float, int]:
+async def _async_timed(
+    url: str, count: int, warmup: int, body: bytes = b""
+) -> Tuple[float, float, int]:
     parts = urllib.parse.urlsplit(url)
     loop = asyncio.get_running_loop()
     transport, client = await loop.create_connection(_Client, parts.hostname or "127.0.0.1", parts.port or 80)
     transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    request = _request(url)
+    request = _request(url, "POST", len(body)) if body else _request(url)
     try:
         for _ in range(warmup):
-            await client.exchange(request)
+            await client.exchange(request, body)
         cpu, wall, total = time.process_time(), time.perf_counter(), 0
         for _ in range(count):
-            total += await client.exchange(request)
+            received = await client.exchange(request, body)
+            total += len(body) if body else received
         return time.process_time() - cpu, time.perf_counter() - wall, total
     finally:
         transport.close()
@@ -183,6 +189,10 @@ def async_small(url: str, count: int) -> Tuple[float, float, int]:
 
 def async_large(url: str, count: int) -> Tuple[float, float, int]:
     return asyncio.run(_async_timed(url, count, 1))
+
+
+def async_upload(url: str, count: int) -> Tuple[float, float, int]:
+    return asyncio.run(_async_timed(url, count, 1, b"x" * UPLOAD_BYTES))
 
 
 def main(argv: List[str]) -> int:
@@ -202,6 +212,7 @@ def main(argv: List[str]) -> int:
             ("S3-sync", sync_large(large, large_count), large_count, "download"),
             ("S3-async", async_large(large, large_count), large_count, "download"),
             ("S5-sync", sync_upload(sink, large_count), large_count, "upload"),
+            ("S5-async", async_upload(sink, large_count), large_count, "upload"),
         ]
     print(f"Python {sys.version.split()[0]}, no HTTP library, nginx and client on CPUs {args.cpus or 'any'}\n")
     print("| Exchange | client CPU per operation | operations/s | MB/s |")
