@@ -27,6 +27,7 @@ from httpcore._pool._async import connection_pool as connection_pool_module
 from httpcore._pool._async.connection_pool import AsyncConnectionPool
 from httpcore._protocols._async.connection import AsyncHTTPConnection
 from httpcore._protocols._async.connection_interface import AsyncConnectionInterface
+from tests.protocols._shields import CountingShield
 
 HELLO = [
     b"HTTP/1.1 200 OK\r\n",
@@ -245,27 +246,14 @@ async def test_unread_response_closes_its_connection_and_leaves_the_pool() -> No
         assert pool.connections == []
 
 
-class CountingShield:
-    """Stands in for the pool's cancellation shield: counts the shields entered."""
-
-    entered = 0
-
-    def __enter__(self) -> CountingShield:
-        CountingShield.entered += 1
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        pass
-
-
 @pytest.mark.anyio
 async def test_a_kept_alive_response_is_closed_without_a_shield(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The HTTP/1.1 stream closes at once (close_at_once): nothing to hold cancellation off
     # from, and a shield costs a few microseconds when anyio is loaded.
-    CountingShield.entered = 0
-    monkeypatch.setattr(connection_pool_module, "AsyncShieldCancellation", CountingShield)
+    shield = CountingShield.counting()
+    monkeypatch.setattr(connection_pool_module, "AsyncShieldCancellation", shield)
     async with AsyncConnectionPool(network_backend=AsyncMockBackend(HELLO + HELLO)) as pool:
         response = await pool.request("GET", "https://example.com/")
         assert response.content == b"Hello, world!"

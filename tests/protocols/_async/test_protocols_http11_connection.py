@@ -358,13 +358,21 @@ async def test_closing_the_response_twice_is_harmless() -> None:
     assert conn.is_idle()
 
 
+async def response_body(
+    conn: AsyncHTTP11Connection, extensions: Optional[Dict[str, Any]] = None
+) -> http11.AsyncHTTP11ResponseStream:
+    # The body stream of a GET on ``conn``, its head received.
+    request = Request("GET", URL, headers=HOST, extensions=extensions)
+    body = (await conn.handle_async_request(request)).stream
+    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    return body
+
+
 @pytest.mark.anyio
 async def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() -> None:
     stream = AsyncMockStream(list(HELLO))
     conn = AsyncHTTP11Connection(ORIGIN, stream)
-    response = await conn.handle_async_request(Request("GET", URL, headers=HOST))
-    body = response.stream
-    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    body = await response_body(conn)
     assert [chunk async for chunk in body] == [b"Hello, world!"]
     assert body.close_at_once() is True
     assert conn.is_idle()
@@ -378,9 +386,7 @@ async def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() 
 async def test_close_at_once_refuses_an_unread_body_and_leaves_the_closing_to_aclose() -> None:
     stream = AsyncMockStream(list(HELLO))
     conn = AsyncHTTP11Connection(ORIGIN, stream)
-    response = await conn.handle_async_request(Request("GET", URL, headers=HOST))
-    body = response.stream
-    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    body = await response_body(conn)
     assert body.close_at_once() is False
     assert conn.is_closed()  # not reusable: marked closed at once
     assert not stream._closed
@@ -396,10 +402,7 @@ async def test_close_at_once_refuses_a_traced_response() -> None:
         events.append(name)
 
     conn = AsyncHTTP11Connection(ORIGIN, AsyncMockStream(list(HELLO)))
-    request = Request("GET", URL, headers=HOST, extensions={"trace": trace})
-    response = await conn.handle_async_request(request)
-    body = response.stream
-    assert isinstance(body, http11.AsyncHTTP11ResponseStream)
+    body = await response_body(conn, {"trace": trace})
     assert [chunk async for chunk in body] == [b"Hello, world!"]
     assert body.close_at_once() is False
     assert not conn.is_idle()  # untouched: the traced close reports, then releases

@@ -337,12 +337,20 @@ def test_closing_the_response_twice_is_harmless() -> None:
     assert conn.is_idle()
 
 
+def response_body(
+    conn: HTTP11Connection, extensions: Optional[Dict[str, Any]] = None
+) -> http11.HTTP11ResponseStream:
+    # The body stream of a GET on ``conn``, its head received.
+    request = Request("GET", URL, headers=HOST, extensions=extensions)
+    body = (conn.handle_request(request)).stream
+    assert isinstance(body, http11.HTTP11ResponseStream)
+    return body
+
+
 def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() -> None:
     stream = MockStream(list(HELLO))
     conn = HTTP11Connection(ORIGIN, stream)
-    response = conn.handle_request(Request("GET", URL, headers=HOST))
-    body = response.stream
-    assert isinstance(body, http11.HTTP11ResponseStream)
+    body = response_body(conn)
     assert [chunk for chunk in body] == [b"Hello, world!"]
     assert body.close_at_once() is True
     assert conn.is_idle()
@@ -355,9 +363,7 @@ def test_close_at_once_after_a_clean_exchange_makes_the_connection_idle() -> Non
 def test_close_at_once_refuses_an_unread_body_and_leaves_the_closing_to_aclose() -> None:
     stream = MockStream(list(HELLO))
     conn = HTTP11Connection(ORIGIN, stream)
-    response = conn.handle_request(Request("GET", URL, headers=HOST))
-    body = response.stream
-    assert isinstance(body, http11.HTTP11ResponseStream)
+    body = response_body(conn)
     assert body.close_at_once() is False
     assert conn.is_closed()  # not reusable: marked closed at once
     assert not stream._closed
@@ -372,10 +378,7 @@ def test_close_at_once_refuses_a_traced_response() -> None:
         events.append(name)
 
     conn = HTTP11Connection(ORIGIN, MockStream(list(HELLO)))
-    request = Request("GET", URL, headers=HOST, extensions={"trace": trace})
-    response = conn.handle_request(request)
-    body = response.stream
-    assert isinstance(body, http11.HTTP11ResponseStream)
+    body = response_body(conn, {"trace": trace})
     assert [chunk for chunk in body] == [b"Hello, world!"]
     assert body.close_at_once() is False
     assert not conn.is_idle()  # untouched: the traced close reports, then releases

@@ -31,6 +31,7 @@ from httpcore._core._models import Origin, Request
 from httpcore._protocols._sync import http2
 from httpcore._protocols._sync.http2 import HTTP2Connection
 from tests.protocols._concurrency import ThreadGroup
+from tests.protocols._shields import CountingShield
 
 ORIGIN = Origin(b"https", b"example.com", 443)
 URL = "https://example.com/"
@@ -321,26 +322,12 @@ def test_response_closed_before_its_end_resets_the_stream() -> None:
     assert [(e.stream_id, e.error_code) for e in resets] == [(1, h2.errors.ErrorCodes.CANCEL)]
 
 
-class CountingShield:
-    """Stands in for the connection's cancellation shield: counts the shields entered."""
-
-    entered = 0
-
-    def __enter__(self) -> CountingShield:
-        CountingShield.entered += 1
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        pass
-
-
 def test_releasing_a_stream_is_shielded_only_when_it_has_io_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A read-through response leaves nothing to send; one closed early sends a reset,
     # shielded. (A shield costs a few microseconds when anyio is loaded.)
-    CountingShield.entered = 0
-    monkeypatch.setattr(http2, "ShieldCancellation", CountingShield)
+    monkeypatch.setattr(http2, "ShieldCancellation", CountingShield.counting())
     server = scripted_server(requests=2)
     first = response(server, 1)
     server.send_headers(3, [(":status", "200")])
