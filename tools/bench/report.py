@@ -322,12 +322,11 @@ BOUNDS: Sequence[str] = (
     "about 84% of that floor: one copy out of the loop's receive buffer and the per-read "
     "Python of the body path.",
     "- **S5-async against pycurl**: 0.82x in this run (2,084 against pycurl's 2,532 MB/s; 0.94x "
-    "in the full run before, with our CPU per upload at 224 µs there and 321 here). Uploads of "
-    "1 MB are short and this machine's figures for them spread widely: repeated runs of 300 "
-    "sync uploads outside the benchmark gave ours 1,790 to 3,270 MB/s, and the same wheel "
-    "1,910 to 2,190 MB/s from one cycle to the next. The sync floor is about 2,230 MB/s (79 µs "
-    "CPU per upload); S5-sync is ahead of pycurl in this run (1.12x). Most of our CPU per "
-    "upload is inside the socket's send.",
+    "in the full run before). The asyncio floor (`python -m tools.bench.floors`: the request "
+    "and its 1 MB body written through an asyncio transport, no HTTP library) gave 2,005 MB/s "
+    "(105 µs CPU per upload) on a quiet machine, against 2,276 for the sync floor: ours is at "
+    "asyncio's own figure, which is under pycurl's. Uploads this short also spread widely from "
+    "run to run on this machine (ours 224 and 321 µs CPU per upload in the last two full runs).",
     "- **S4, 4x httpcore 1.0.9**: under cProfile the h2 stack (h2, hpack, hyperframe: pure "
     "Python) takes 55% of our CPU per request in S4-h2c and about the same time per request "
     "in 1.0.9 (310 µs profiled). With our own code at zero cost the ratio could not pass about "
