@@ -293,7 +293,8 @@ class _Run:
                 # (one the interrupted thread holds would deadlock).
                 me = threading.get_ident()
                 result.gc_closed += 1
-                if me in getattr(pool, "_inside", ()):
+                # The threads inside the pool's state operations (its ``LockedState``).
+                if me in getattr(getattr(pool, "_state", None), "_inside", ()):
                     result.gc_closed_inside_pool += 1
                 if me != dropped_by:
                     result.gc_closed_other_thread += 1
