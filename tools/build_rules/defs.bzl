@@ -42,7 +42,11 @@ def cython_extension(path):
         outs = [base + "_cython.c"],
         # The lib directory on the include path: Cython finds an augmenting .pxd by the
         # module's full name (httpcore/_pool/_selection.pxd), not beside the file.
-        cmd = "$(location //tools/build_rules:cython_compile) -I %s --module-name %s -o $@ $(location %s)" % (native.package_name(), module, path),
+        cmd = "$(location //tools/build_rules:cython_compile) -I %s --module-name %s -o $@ $(location %s)" % (
+            native.package_name(),
+            module,
+            path,
+        ),
         tools = ["//tools/build_rules:cython_compile"],
     )
     cc_binary(

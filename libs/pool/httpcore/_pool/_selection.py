@@ -1,9 +1,9 @@
 """Which connection serves which request: the pool's bookkeeping, without I/O (API.md §5.4).
 
 HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``), with
-``_selection.pxd`` making its classes extension types; the same file runs interpreted. Shared by the async and the sync pool: nothing here awaits,
-blocks or closes anything. Each operation returns the connections the caller must close
-(outside its lock). A request that has to wait is given a ``signal`` (made by
+``_selection.pxd`` making its classes extension types; the same file runs interpreted.
+Shared by the async and the sync pool: nothing here awaits, blocks or closes anything. Each
+operation returns the connections the caller must close (outside its lock). A request that has to wait is given a ``signal`` (made by
 ``new_signal``, only then: most requests are served at once) and woken by ``signal.set()``,
 which the caller also does outside its lock, for the signals ``take_signals()`` returns: a
 thread signal has a lock of its own, which a thread waiting on it may hold when the garbage

@@ -1,8 +1,8 @@
 """The receive buffer of the HTTP/1.1 parser: bytes in, lines, sections and byte runs out.
 
 HOT MODULE: compiled by Cython 3 in pure-Python mode (listed in ``build_config.bzl``), with
-``_receive_buffer.pxd`` making its classes extension types; the same file also runs interpreted, and
-both forms must behave identically.
+``_receive_buffer.pxd`` making its classes extension types; the same file also runs
+interpreted, and both forms must behave identically.
 
 Representation: ``_data`` holds the received bytes and ``_start`` the offset of the first
 unconsumed one; everything before ``_start`` is consumed and dropped lazily. ``_data`` is in
